@@ -1,0 +1,31 @@
+# Two entry points: `make reproduce` (the main job) and `make test`.
+# Each sets up the virtual environment and the data it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: reproduce test test-slow data
+
+$(INSTALLED): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(DATA) &: data/not_so_clevr_generator.py | $(INSTALLED)
+	$(PY) data/not_so_clevr_generator.py
+
+data: $(DATA)
+
+reproduce: $(DATA)
+	$(PY) train.py --arch coordconv_classification --data_h5 data/rectangle_4_quadrant.h5 \
+		-mb 32 -E 5 -L 0.005 --opt adam -mul 1 --seed 0 --output runs/quickstart
+
+test: $(INSTALLED)
+	$(PY) -m pytest -q
+
+test-slow: $(INSTALLED) $(DATA)
+	$(PY) -m pytest -q -m slow
