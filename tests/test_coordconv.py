@@ -1,0 +1,194 @@
+"""CoordConv layers against a NumPy reference, plus Keras integration checks."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from CoordConv import (AddCoords, AddCoords1D, AddCoords2D, AddCoords3D, CoordConv,
+                       CoordConv1D, CoordConv2D, CoordConv2DTranspose, CoordConv3D)
+
+ADD_COORDS = {1: AddCoords1D, 2: AddCoords2D, 3: AddCoords3D}
+CONVS = {1: CoordConv1D, 2: CoordConv2D, 3: CoordConv3D}
+SHAPES = {1: [(7,), (2,)], 2: [(14, 6), (6, 14), (5, 5)], 3: [(3, 4, 5), (5, 2, 3)]}
+
+
+def reference_coords(spatial, with_r):
+    """Coordinate channels, last axis: x along the last spatial axis, then y, then z."""
+    index = np.indices(spatial).astype(np.float64)
+    sizes = np.array(spatial, dtype=np.float64).reshape((-1,) + (1,) * len(spatial))
+    normalised = 2 * index / (sizes - 1) - 1
+    channels = [normalised[axis] for axis in reversed(range(len(spatial)))]
+    if with_r:
+        channels.append(np.sqrt(sum(c**2 for c in channels)))
+    return np.stack(channels, axis=-1)
+
+
+def reference_add_coords(x, with_r, data_format):
+    """NumPy AddCoords on a batch, in either data format."""
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    coords = reference_coords(x.shape[1:-1], with_r)
+    out = np.concatenate([x, np.broadcast_to(coords, x.shape[:-1] + coords.shape[-1:])], -1)
+    return np.moveaxis(out, -1, 1) if data_format == "channels_first" else out
+
+
+def random_batch(spatial, channels=3, batch=2, data_format="channels_last"):
+    shape = (batch, *spatial, channels) if data_format == "channels_last" else (batch, channels, *spatial)
+    return np.random.default_rng(0).normal(size=shape).astype("float32")
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("with_r", [False, True])
+def test_add_coords_matches_numpy_reference(rank, data_format, with_r):
+    for spatial in SHAPES[rank]:
+        x = random_batch(spatial, data_format=data_format)
+        out = ADD_COORDS[rank](with_r=with_r, data_format=data_format)(x)
+        np.testing.assert_allclose(out, reference_add_coords(x, with_r, data_format), atol=1e-6)
+
+
+def test_non_square_x_spans_width_and_y_spans_height():
+    out = AddCoords()(np.zeros((1, 14, 6, 1), "float32")).numpy()
+    x, y = out[0, ..., 1], out[0, ..., 2]
+    np.testing.assert_allclose(x[0], np.linspace(-1, 1, 6), atol=1e-6)
+    np.testing.assert_allclose(y[:, 0], np.linspace(-1, 1, 14), atol=1e-6)
+    assert x.min() == -1 and x.max() == 1 and y.min() == -1 and y.max() == 1
+
+
+def test_radius_is_centred_and_spans_zero_to_root_two():
+    r = AddCoords(with_r=True)(np.zeros((1, 9, 5, 1), "float32")).numpy()[0, ..., 3]
+    assert r[4, 2] == pytest.approx(0.0, abs=1e-7)
+    assert r.max() == pytest.approx(np.sqrt(2), abs=1e-6)
+    np.testing.assert_allclose(r, r[::-1, ::-1], atol=1e-6)
+
+
+def test_tiling_mode_repeats_a_one_by_one_input():
+    x = np.array([[[[3.0, 7.0]]]], "float32").repeat(2, axis=0)
+    out = AddCoords(5, 3, with_r=False, skiptile=False)(x).numpy()
+    assert out.shape == (2, 5, 3, 4)
+    np.testing.assert_array_equal(out[..., 0], 3.0)
+    np.testing.assert_array_equal(out[..., 1], 7.0)
+    np.testing.assert_allclose(out[0, ..., 2:], reference_coords((5, 3), False), atol=1e-6)
+
+
+def test_tiling_mode_refuses_a_feature_map():
+    with pytest.raises(ValueError, match="skiptile=True"):
+        AddCoords(4, 4)(np.zeros((1, 4, 4, 2), "float32"))
+
+
+def test_dynamic_spatial_sizes_in_one_model():
+    inputs = keras.Input((None, None, 2))
+    model = keras.Model(inputs, AddCoords(with_r=True)(inputs))
+    for spatial in [(14, 6), (3, 11)]:
+        x = random_batch(spatial, channels=2)
+        np.testing.assert_allclose(model(x), reference_add_coords(x, True, "channels_last"), atol=1e-6)
+
+
+def test_sizes_known_only_at_run_time_inside_tf_function():
+    layer = AddCoords2D(with_r=True)
+    traced = tf.function(layer, input_signature=[tf.TensorSpec([None, None, None, 3])])
+    for spatial in [(14, 6), (6, 14)]:
+        x = random_batch(spatial)
+        np.testing.assert_allclose(traced(x), reference_add_coords(x, True, "channels_last"), atol=1e-6)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_coordconv_is_a_conv_over_the_reference_channels(rank):
+    spatial = SHAPES[rank][0]
+    x = random_batch(spatial)
+    layer = CONVS[rank](4, 3, padding="same", with_r=True)
+    plain = getattr(keras.layers, f"Conv{rank}D")(4, 3, padding="same")
+    out = layer(x)
+    plain.build((None, *spatial, x.shape[-1] + rank + 1))
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_allclose(out, plain(reference_add_coords(x, True, "channels_last")), atol=1e-5)
+
+
+def all_layers():
+    return [
+        AddCoords1D(with_r=True), AddCoords2D(4, 6, skiptile=True), AddCoords3D(data_format="channels_first"),
+        CoordConv1D(3, 2, with_r=True), CoordConv2D(3, 3, strides=2, padding="same"),
+        CoordConv3D(2, 1, data_format="channels_first"), CoordConv2DTranspose(3, 3, strides=2),
+        CoordConv(64, 64, True, 8, 1, activation="relu"),
+    ]
+
+
+@pytest.mark.parametrize("layer", all_layers(), ids=lambda layer: type(layer).__name__)
+def test_config_round_trip(layer):
+    config = layer.get_config()
+    rebuilt = type(layer).from_config(config)
+    assert rebuilt.get_config() == config
+
+
+def test_saved_model_loads_without_custom_objects(tmp_path):
+    inputs = keras.Input((16, 12, 3))
+    x = CoordConv(16, 12, True, 4, 3, padding="same")(inputs)
+    x = AddCoords(skiptile=True)(x)
+    x = CoordConv2DTranspose(4, 3, strides=2, padding="same", with_r=True)(x)
+    x = CoordConv2D(2, 3, padding="same")(x)
+    model = keras.Model(inputs, x)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    x = random_batch((16, 12))
+    np.testing.assert_array_equal(model(x), loaded(x))
+
+
+def test_sequential_model_trains_with_every_layer():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((8, 8, 3)),
+        AddCoords2D(with_r=True),
+        CoordConv2D(4, 3, padding="same", activation="relu"),
+        CoordConv2DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+        CoordConv(16, 16, False, 1, 1),
+        keras.layers.Reshape((16, 16)),
+        CoordConv1D(2, 3, padding="same"),
+        AddCoords1D(),
+        keras.layers.Reshape((4, 4, 3, 1)),
+        AddCoords3D(with_r=True),
+        CoordConv3D(1, 1),
+        keras.layers.GlobalAveragePooling3D(),
+    ])
+    model.compile(optimizer="adam", loss="mse")
+    x = random_batch((8, 8), batch=4)
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x, np.ones((4, 1)), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    x = random_batch((14, 6))
+    coords = AddCoords(with_r=True)(x)
+    assert coords.dtype == policy.split("_")[1]
+    np.testing.assert_allclose(np.asarray(coords, "float32"), reference_add_coords(x, True, "channels_last"),
+                               atol=1e-2)
+    conv = CoordConv2D(4, 3, padding="same")
+    assert conv(x).dtype == policy.split("_")[1]
+    assert conv.kernel.dtype == "float32"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: CoordConv2D(-1, 3), "filters=-1"),
+    (lambda: AddCoords(1, 5), "x_dim=1"),
+    (lambda: AddCoords(5, None), "Give all of"),
+    (lambda: AddCoords3D(4, 4, 0), "z_dim=0"),
+    (lambda: AddCoords(data_format="nhwc"), "data_format='nhwc'"),
+])
+def test_bad_arguments_name_the_received_value(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (AddCoords2D(), (2, 5, 3)),
+    (CoordConv1D(2, 3), (2, 5, 5, 3)),
+    (CoordConv(8, 8, False, 2, 1), (2, 6, 8, 3)),
+])
+def test_rank_or_size_mismatch_is_a_value_error(layer, shape):
+    with pytest.raises(ValueError, match=r"Received shape|disagrees|expected"):
+        layer(np.zeros(shape, "float32"))
