@@ -1,0 +1,215 @@
+"""One builder per `train.py --arch`, each returning a `keras.Model` of logits.
+
+The layer stacks and widths are the paper's (uber-research/CoordConv,
+model_builders.py), so parameter counts match; each builder's docstring gives
+its `count_params()` at `-mul 1 -fs 3`
+(BatchNorm moving statistics included). Coordinate inputs are pixel locations [x, y], as
+in the paper's data; every model first maps them to [-1, 1] (no parameters),
+the frame AddCoords uses, which the paper's code did not do: with raw pixel
+values CoordConv classification needs tens of epochs instead of two.
+"""
+
+import keras
+from keras import layers
+
+from CoordConv import AddCoords, CoordConv
+
+IMAGE_SIZE = 64
+
+
+class Spec:
+    """The hyper-parameters every builder reads, with the paper's defaults."""
+
+    def __init__(self, x_dim=IMAGE_SIZE, y_dim=IMAGE_SIZE, mul=2, fs=3, l2=0.0,
+                 interm_loss=None, no_softmax=False, regressor_variant="uniform"):
+        self.x_dim, self.y_dim = x_dim, y_dim
+        self.mul, self.fs, self.l2 = mul, fs, l2
+        self.interm_loss, self.no_softmax = interm_loss, no_softmax
+        self.regressor_variant = regressor_variant
+
+    def conv_kwargs(self) -> dict:
+        # tf.contrib's l2_regularizer(scale) is scale * sum(w²) / 2; Keras' L2 has no /2.
+        return {"kernel_initializer": "he_normal",
+                "kernel_regularizer": keras.regularizers.L2(self.l2 / 2) if self.l2 else None}
+
+
+def batch_norm():
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+
+
+def conv(x, width, kernel_size, spec, **conv_args):
+    """A 'same'-padded Conv2D with the paper's initialiser and L2."""
+    return layers.Conv2D(width, kernel_size, padding="same", **conv_args, **spec.conv_kwargs())(x)
+
+
+def conv_stack(x, widths, kernel_size, spec, final_activation=None):
+    """Conv2D layers with ReLU between them; the last one is linear unless told."""
+    for i, width in enumerate(widths):
+        last = i == len(widths) - 1
+        x = conv(x, width, kernel_size, spec, activation=final_activation if last else "relu")
+    return x
+
+
+def coords_input(spec):
+    """(batch, 2) pixel locations [x, y] -> (batch, 1, 1, 2) in [-1, 1]."""
+    inputs = keras.Input((2,), name="coords")
+    width, height = spec.y_dim, spec.x_dim  # [x, y]: x runs along the width
+    scaled = layers.Normalization(mean=[(width - 1) / 2, (height - 1) / 2],
+                                  variance=[((width - 1) / 2) ** 2, ((height - 1) / 2) ** 2])(inputs)
+    return inputs, layers.Reshape((1, 1, 2))(scaled)
+
+
+def image_input(spec, name="onehots"):
+    return keras.Input((spec.x_dim, spec.y_dim, 1), name=name)
+
+
+def deconv_painter(x, spec):
+    """Six stride-2 transposed convs from 1x1 to 64x64, BN+ReLU between them."""
+    widths = [64 * spec.mul] * 3 + [32 * spec.mul] * 2
+    for width in widths:
+        x = layers.Conv2DTranspose(width, spec.fs, 2, padding="same", **spec.conv_kwargs())(x)
+        x = layers.ReLU()(batch_norm()(x))
+    return layers.Conv2DTranspose(1, spec.fs, 2, padding="same", name="logits", **spec.conv_kwargs())(x)
+
+
+def coordconv_painter(x, spec, mul):
+    """Tile the coordinates, add the coordinate channels, then 1x1 convs."""
+    x = AddCoords(spec.x_dim, spec.y_dim, with_r=False, skiptile=False)(x)
+    return conv_stack(x, [32 * mul, 32 * mul, 64 * mul, 64 * mul, 1], 1, spec)
+
+
+def onehot_to_image(x, spec):
+    """The paper's 'working' convs that grow a centre map into the square."""
+    return conv_stack(x, [8 * spec.mul, 8 * spec.mul, 16 * spec.mul, 16 * spec.mul, 1], spec.fs, spec)
+
+
+def sharpen(center_logits, spec):
+    """Softmax over all pixels: the centre map becomes a near one-hot image."""
+    flat = layers.Flatten()(center_logits)
+    return layers.Reshape((spec.x_dim, spec.y_dim, 1))(layers.Softmax()(flat))
+
+
+def centre_then_image(name, inputs, center_logits, spec):
+    """Renders the square from a centre map; also outputs the map for -interm."""
+    center_map = center_logits if spec.no_softmax else sharpen(center_logits, spec)
+    image = layers.Identity(name="image")(onehot_to_image(center_map, spec))
+    if spec.interm_loss:
+        center = layers.Identity(name="center")(center_logits)
+        return keras.Model(inputs, {"image": image, "center": center}, name=name)
+    return keras.Model(inputs, image, name=name)
+
+
+def deconv_classification(spec):
+    """Coordinates -> one-hot 64x64 image by transposed convs. 104,097 params."""
+    inputs, x = coords_input(spec)
+    return keras.Model(inputs, deconv_painter(x, spec), name="deconv_classification")
+
+
+def coordconv_classification(spec):
+    """Coordinates -> one-hot image: AddCoords then 1x1 convs. 7,553 params."""
+    inputs, x = coords_input(spec)
+    return keras.Model(inputs, coordconv_painter(x, spec, spec.mul), name="coordconv_classification")
+
+
+def deconv_rendering(spec):
+    """Coordinates -> the 9x9 square image by transposed convs. 104,097 params."""
+    inputs, x = coords_input(spec)
+    return keras.Model(inputs, deconv_painter(x, spec), name="deconv_rendering")
+
+
+def coordconv_rendering(spec):
+    """CoordConv painter, softmax sharpening, then 3x3 convs. 11,850 params."""
+    inputs, x = coords_input(spec)
+    return centre_then_image("coordconv_rendering", inputs, coordconv_painter(x, spec, 1), spec)
+
+
+def deconv_bottleneck(spec):
+    """Deconv painter squeezed to one centre channel, then 3x3 convs. 108,394 params."""
+    inputs, x = coords_input(spec)
+    return centre_then_image("deconv_bottleneck", inputs, deconv_painter(x, spec), spec)
+
+
+def conv_onehot_image(spec):
+    """One-hot centre image -> square image with 3x3 convs. 4,297 params."""
+    inputs = image_input(spec)
+    return keras.Model(inputs, onehot_to_image(inputs, spec), name="conv_onehot_image")
+
+
+def upsample_painter(x, spec, coordconv):
+    """Six x2 upsamplings from 1x1, each followed by a conv (a CoordConv if asked)."""
+    widths = [64 * spec.mul] * 3 + [32 * spec.mul] * 2 + [1]
+    for i, width in enumerate(widths):
+        x = layers.UpSampling2D(2)(x)
+        if coordconv:
+            x = CoordConv(2 ** (i + 1), 2 ** (i + 1), False, width, spec.fs, padding="same",
+                          **spec.conv_kwargs())(x)
+        else:
+            x = conv(x, width, spec.fs, spec)
+        if i < len(widths) - 1:
+            x = layers.ReLU()(batch_norm()(x))
+    return x
+
+
+def upsample_conv_coords(spec):
+    """Coordinates -> one-hot image by upsampling + conv. 104,097 params."""
+    inputs, x = coords_input(spec)
+    return keras.Model(inputs, upsample_painter(x, spec, False), name="upsample_conv_coords")
+
+
+def upsample_coordconv_coords(spec):
+    """As upsample_conv_coords, every conv a CoordConv. 108,723 params."""
+    inputs, x = coords_input(spec)
+    return keras.Model(inputs, upsample_painter(x, spec, True), name="upsample_coordconv_coords")
+
+
+def coordconv_regressor(spec):
+    """One-hot image -> coordinates: AddCoords, linear convs, global max. 906 params."""
+    inputs = image_input(spec)
+    x = AddCoords(spec.x_dim, spec.y_dim, with_r=False, skiptile=True)(inputs)
+    for kernel_size, width in [(1, 8), (1, 8), (1, 8), (3, 8), (3, 2)]:
+        x = conv(x, width, kernel_size, spec)
+    return keras.Model(inputs, layers.GlobalMaxPooling2D()(x), name="coordconv_regressor")
+
+
+def conv_regressor(spec):
+    """One-hot image -> coordinates with plain convs.
+
+    The paper used a different stack per split (chosen from the data file's
+    name): 'uniform' has 3x3 convs, max pools and dense layers (72,850 params);
+    'quadrant' strided convs and global average pooling (12,978 params).
+    """
+    inputs = image_input(spec)
+    m = spec.mul
+    if spec.regressor_variant == "uniform":
+        x = inputs
+        for _ in range(3):
+            x = layers.MaxPooling2D(2)(conv(x, 16 * m, 3, spec, activation="relu"))
+        x = conv(x, 16 * m, 3, spec, activation="relu")
+        x = layers.Dense(64, activation="relu")(layers.Flatten()(x))
+        outputs = layers.Dense(2)(x)
+    else:
+        x = conv(inputs, 16 * m, 5, spec, strides=2, activation="relu")
+        x = batch_norm()(conv(x, 16 * m, 1, spec, activation="relu"))
+        x = conv(x, 16 * m, 3, spec, activation="relu")
+        x = conv(x, 16 * m, 3, spec, strides=2, activation="relu")
+        x = layers.ReLU()(batch_norm()(conv(x, 16 * m, 3, spec, strides=2)))
+        x = conv(x, 16 * m, 3, spec, strides=2, activation="relu")
+        x = conv(x, 16 * m, 1, spec, activation="relu")
+        x = conv(x, 16 * m, 3, spec, strides=2, activation="relu")
+        x = conv(x, 2, 3, spec, activation="relu")
+        outputs = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, outputs, name="conv_regressor")
+
+
+BUILDERS = {builder.__name__: builder for builder in [
+    deconv_classification, deconv_rendering, coordconv_classification, coordconv_rendering,
+    conv_regressor, coordconv_regressor, conv_onehot_image, deconv_bottleneck,
+    upsample_conv_coords, upsample_coordconv_coords,
+]}
+
+
+def build(arch: str, spec: Spec) -> keras.Model:
+    """The model for `--arch`; raises KeyError naming the known archs."""
+    if arch not in BUILDERS:
+        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(BUILDERS)}")
+    return BUILDERS[arch](spec)
