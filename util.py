@@ -1,5 +1,6 @@
 """Helpers shared by the generators and the training scripts."""
 
+import argparse
 import contextlib
 import os
 import signal
@@ -41,3 +42,50 @@ def atomic_h5(path):
     finally:
         temporary.unlink(missing_ok=True)
 
+
+
+def standard_parser(description: str, archs) -> argparse.ArgumentParser:
+    """The flags train.py and train_gan.py share, with the paper's defaults."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--arch", required=True, metavar="ARCH",
+                        help=f"architecture, one of: {', '.join(archs)}")
+    parser.add_argument("--opt", default="sgd", choices=("sgd", "rmsprop", "adam"))
+    parser.add_argument("--lr", "-L", type=float, default=0.001, help="learning rate")
+    parser.add_argument("--mom", "-M", type=float, default=0.9, help="momentum for sgd and rmsprop")
+    parser.add_argument("--beta1", type=float, default=0.9, help="adam beta1")
+    parser.add_argument("--beta2", type=float, default=0.99, help="adam beta2")
+    parser.add_argument("--adameps", type=float, default=1e-8, help="adam epsilon")
+    parser.add_argument("--epochs", "-E", type=int, default=5)
+    parser.add_argument("--minibatch", "-mb", type=int, default=256)
+    parser.add_argument("--l2", type=float, default=0.0, help="L2 weight decay, tf.contrib scale")
+    parser.add_argument("--seed", type=int, default=0, help="fixes initialisation and shuffling")
+    parser.add_argument("--output", "-O", default=None,
+                        help="output folder (default: $GIT_RESULTS_MANAGER_DIR when run "
+                             "under resman, else runs/<arch>_<data>)")
+    parser.add_argument("--snapshot-every", type=int, default=-1,
+                        help="save a .keras model every N epochs; -1: at the end only; 0: never")
+    parser.add_argument("--snapshot-to", default="net", help="file name stem of the snapshots")
+    parser.add_argument("--load", default=None,
+                        help="a run folder to resume, or a .keras model to start from")
+    return parser
+
+
+def positive_flags(args, *names):
+    """Raises CliError for the first flag among `names` that is not > 0."""
+    for name in names:
+        if getattr(args, name) <= 0:
+            flag = "--" + name.replace("_", "-")
+            raise CliError(f"{flag} must be > 0, got {getattr(args, name)}")
+
+
+def optimizer_from_flags(args, learning_rate=None):
+    """The Keras optimizer the paper's --opt/--mom/--beta flags describe."""
+    import keras
+
+    lr = args.lr if learning_rate is None else learning_rate
+    if args.opt == "sgd":
+        return keras.optimizers.SGD(lr, momentum=args.mom)
+    if args.opt == "rmsprop":
+        return keras.optimizers.RMSprop(lr, momentum=args.mom)
+    return keras.optimizers.Adam(lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.adameps)

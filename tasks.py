@@ -1,0 +1,152 @@
+"""What each `--arch` learns: its input, target, loss and metrics.
+
+The three task families of the paper's §4:
+- classification: coordinates -> one-hot image, metrics on the argmax pixel;
+- rendering: coordinates (or a one-hot image) -> the square, IoU at 0.5;
+- regression: one-hot image -> normalised coordinates, error in pixels.
+"""
+
+import dataclasses
+
+import keras
+from keras import ops
+
+from util import CliError
+
+_PACKAGE = "coordconv_tasks"
+
+
+def _flat(x):
+    return ops.reshape(x, (ops.shape(x)[0], -1))
+
+
+def _argmax_rows_cols(images):
+    """(row, col) of each image's largest pixel, as floats."""
+    flat_index = ops.argmax(_flat(images), axis=-1)
+    width = ops.shape(images)[2]
+    return ops.cast(flat_index // width, "float32"), ops.cast(flat_index % width, "float32")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def softmax_xe(y_true, y_pred):
+    """Cross-entropy of a softmax over all pixels: the paper's classification loss."""
+    return keras.losses.categorical_crossentropy(_flat(y_true), _flat(y_pred), from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def sigmoid_xe(y_true, y_pred):
+    """Per-pixel sigmoid cross-entropy, averaged over pixels."""
+    return keras.losses.binary_crossentropy(_flat(y_true), _flat(y_pred), from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def logits_mse(y_true, y_pred):
+    """Mean squared error on the raw logits, as the paper's -mse."""
+    return ops.mean(ops.square(_flat(y_pred) - _flat(y_true)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def pixel_accuracy(y_true, y_pred):
+    return ops.cast(ops.argmax(_flat(y_true), -1) == ops.argmax(_flat(y_pred), -1), "float32")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def argmax_euclidean_distance(y_true, y_pred):
+    """Pixels between the predicted and the true argmax."""
+    (true_r, true_c), (pred_r, pred_c) = _argmax_rows_cols(y_true), _argmax_rows_cols(y_pred)
+    return ops.sqrt(ops.square(true_r - pred_r) + ops.square(true_c - pred_c))
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def argmax_manhattan_distance(y_true, y_pred):
+    (true_r, true_c), (pred_r, pred_c) = _argmax_rows_cols(y_true), _argmax_rows_cols(y_pred)
+    return ops.abs(true_r - pred_r) + ops.abs(true_c - pred_c)
+
+
+def _painted(y_pred):
+    return ops.cast(ops.sigmoid(_flat(y_pred)) > 0.5, "float32")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def iou(y_true, y_pred):
+    """Intersection over union of the pixels painted (sigmoid > 0.5) and the target."""
+    painted, target = _painted(y_pred), ops.cast(_flat(y_true) > 0.5, "float32")
+    intersection = ops.sum(painted * target, axis=-1)
+    union = ops.sum(ops.maximum(painted, target), axis=-1)
+    return intersection / ops.maximum(union, 1.0)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def painted_pixels(y_true, y_pred):
+    return ops.sum(_painted(y_pred), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def coordinate_distance_px(y_true, y_pred):
+    """Euclidean error in pixels of normalised (÷64) coordinates."""
+    return ops.sqrt(ops.sum(ops.square(64.0 * (y_pred - y_true)), axis=-1))
+
+
+def _metric(fn, name):
+    return keras.metrics.MeanMetricWrapper(fn, name=name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One task family: data keys, losses and the metric that ranks runs."""
+
+    name: str
+    input_key: str
+    target_key: str
+    losses: dict  # -mse / -sig / default -> loss
+    default_loss: str
+    metrics: tuple  # (function, name)
+    best_metric: str  # in Keras' history, without the val_ prefix
+    best_mode: str  # "max" or "min"
+
+    def make_metrics(self):
+        return [_metric(fn, name) for fn, name in self.metrics]
+
+
+CLASSIFICATION = Task(
+    "classification", "locations", "onehots",
+    {"softmax": softmax_xe, "mse": logits_mse, "sigmoid": sigmoid_xe}, "softmax",
+    ((pixel_accuracy, "accuracy"), (argmax_euclidean_distance, "eucl_dist"),
+     (argmax_manhattan_distance, "manh_dist")),
+    "accuracy", "max")
+RENDERING = Task(
+    "rendering", "locations", "imagegray",
+    {"mse": logits_mse, "sigmoid": sigmoid_xe}, "sigmoid",
+    ((iou, "iou"), (painted_pixels, "painted_pixels")),
+    "iou", "max")
+IMAGE_RENDERING = dataclasses.replace(RENDERING, name="image_rendering", input_key="onehots")
+REGRESSION = Task(
+    "regression", "onehots", "normalized_locations",
+    {"mse": keras.losses.mean_squared_error}, "mse",
+    ((coordinate_distance_px, "eucl_dist"),),
+    "eucl_dist", "min")
+
+TASK_OF_ARCH = {
+    "deconv_classification": CLASSIFICATION,
+    "coordconv_classification": CLASSIFICATION,
+    "upsample_conv_coords": CLASSIFICATION,
+    "upsample_coordconv_coords": CLASSIFICATION,
+    "deconv_rendering": RENDERING,
+    "coordconv_rendering": RENDERING,
+    "deconv_bottleneck": RENDERING,
+    "conv_onehot_image": IMAGE_RENDERING,
+    "conv_regressor": REGRESSION,
+    "coordconv_regressor": REGRESSION,
+}
+ARCHS_WITH_CENTRE_MAP = ("coordconv_rendering", "deconv_bottleneck")
+INTERM_LOSSES = {"softmax": softmax_xe, "mse": logits_mse}
+
+
+def loss_name(task: Task, use_mse: bool, use_sigmoid: bool) -> str:
+    """The loss the flags ask for; rendering without a flag gets sigmoid (paper issue #7)."""
+    if use_mse and use_sigmoid:
+        raise CliError("-mse and -sig ask for two different losses: pass at most one")
+    wanted = "mse" if use_mse else "sigmoid" if use_sigmoid else task.default_loss
+    if wanted not in task.losses:
+        raise CliError(f"the {task.name} task has no {wanted} loss; choose from {sorted(task.losses)}")
+    return wanted

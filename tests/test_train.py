@@ -1,0 +1,160 @@
+"""train.py: every arch trains through main(); resume, seeds and bad input."""
+
+import json
+import re
+import subprocess
+import sys
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+import model_builders
+import train
+from data import not_so_clevr_generator as generator
+from util import run_cli
+
+TINY = {"train": 32, "val": 16}
+
+
+@pytest.fixture(scope="module")
+def tiny_h5(dataset_dir, tmp_path_factory):
+    """A 32/16-example slice of the quadrant split, for one-epoch runs."""
+    path = tmp_path_factory.mktemp("tiny") / "rectangle_4_quadrant.h5"
+    with h5py.File(generator.dataset_path(dataset_dir, "quadrant"), "r") as full, h5py.File(path, "w") as tiny:
+        for key in full:
+            tiny.create_dataset(key, data=full[key][:TINY[key.split("_")[0]]])
+    return path
+
+
+def documented_counts(builder):
+    """The parameter counts a builder's docstring states, in order."""
+    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) params", builder.__doc__)]
+
+
+@pytest.mark.parametrize("arch", model_builders.BUILDERS)
+def test_parameter_count_at_mul_1_matches_the_docstring(arch):
+    variants = ("uniform", "quadrant") if arch == "conv_regressor" else ("uniform",)
+    counts = [model_builders.build(arch, model_builders.Spec(mul=1, regressor_variant=v)).count_params()
+              for v in variants]
+    assert counts == documented_counts(model_builders.BUILDERS[arch])
+
+
+def test_coordconv_classifier_has_the_papers_7553_parameters():
+    spec = model_builders.Spec(mul=1)
+    assert model_builders.build("coordconv_classification", spec).count_params() == 7553
+
+
+def run_train(tmp_path, tiny_h5, *flags, name="run"):
+    argv = ["--data_h5", str(tiny_h5), "-mb", "16", "-E", "1", "-mul", "1", "--opt", "adam",
+            "--output", str(tmp_path / name), *flags]
+    return train.main(argv)
+
+
+@pytest.mark.parametrize("arch, flags", [(arch, ()) for arch in model_builders.BUILDERS] + [
+    ("coordconv_rendering", ("-interm", "softmax")),
+    ("deconv_bottleneck", ("-interm", "mse", "-nosfmx")),
+    ("deconv_classification", ("-sig", "--lrpolicy", "valstep")),
+    ("coordconv_regressor", ("--lrpolicy", "step", "--l2", "0.001")),
+])
+def test_every_arch_trains_one_epoch_through_main(tmp_path, tiny_h5, arch, flags):
+    metrics = run_train(tmp_path, tiny_h5, "--arch", arch, *flags)
+    out = tmp_path / "run"
+    assert metrics["epochs"] == 1 and np.isfinite(metrics["final"]["val"]["loss"])
+    assert json.loads((out / "metrics.json").read_text())["arch"] == arch
+    assert json.loads((out / "config.json").read_text())["params"] == metrics["params"]
+    assert (out / "net_final.keras").exists() and list((out / "tensorboard").rglob("events.out.*"))
+    with h5py.File(out / "predictions.h5", "r") as h5:
+        assert all(h5[key].shape[0] == TINY[key.split("_")[0]] for key in h5)
+    loaded = keras.saving.load_model(out / "net_final.keras")
+    assert loaded.count_params() == metrics["params"]
+
+
+def test_rendering_without_a_loss_flag_uses_sigmoid(tmp_path, tiny_h5):
+    run_train(tmp_path, tiny_h5, "--arch", "coordconv_rendering")
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["loss"] == "sigmoid"
+
+
+def test_same_seed_repeats_the_run(tmp_path, tiny_h5):
+    first = run_train(tmp_path, tiny_h5, "--arch", "deconv_classification", "--seed", "3", name="a")
+    second = run_train(tmp_path, tiny_h5, "--arch", "deconv_classification", "--seed", "3", name="b")
+    assert first["final"] == second["final"]
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_h5, monkeypatch, capsys):
+    make_callbacks = train.make_callbacks
+    monkeypatch.setattr(train, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(1)])
+    with pytest.raises(KeyboardInterrupt):
+        run_train(tmp_path, tiny_h5, "--arch", "coordconv_classification", "-E", "4")
+    monkeypatch.setattr(train, "make_callbacks", make_callbacks)
+    capsys.readouterr()
+    metrics = train.main(["--load", str(tmp_path / "run"), "--arch", "coordconv_classification",
+                          "--data_h5", str(tiny_h5), "-mb", "16", "-E", "4", "-mul", "1", "--opt", "adam"])
+    printed = capsys.readouterr().out
+    assert "Epoch 3/4" in printed and "Epoch 1/4" not in printed
+    assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2, 3]
+
+
+@pytest.fixture
+def bad_files(tmp_path, tiny_h5):
+    corrupt = tmp_path / "corrupt.h5"
+    corrupt.write_bytes(b"not an hdf5 file at all")
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as h5:
+        h5["weights"] = np.zeros(3)
+    return {"corrupt": corrupt, "foreign": foreign, "tiny": tiny_h5, "missing": tmp_path / "nope.h5"}
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--data_h5", "{missing}"], r"nope\.h5 not found: run python data/not_so_clevr_generator\.py"),
+    (["--data_h5", "{corrupt}"], r"corrupt\.h5 is not a readable HDF5 file"),
+    (["--data_h5", "{foreign}"], r"has no dataset 'train_locations' \(it has: weights\)"),
+    (["--data_h5", "{tiny}", "--arch", "resnet50"], r"unknown --arch 'resnet50'"),
+    (["--data_h5", "{tiny}", "-mse", "-sig"], r"-mse and -sig .* at most one"),
+    (["--data_h5", "{tiny}", "-interm", "mse"], r"-interm only apply to coordconv_rendering"),
+    (["--data_h5", "{tiny}", "-E", "0"], r"--epochs must be > 0, got 0"),
+    (["--data_h5", "{tiny}", "--load", "{corrupt}"], r"--load .*corrupt\.h5: not a run folder or a readable"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, bad_files, capsys, flags, message):
+    flags = [flag.format(**bad_files) for flag in flags]
+    if "--arch" not in flags:
+        flags += ["--arch", "coordconv_classification"]
+    code = run_cli(train.main, flags + ["--output", str(tmp_path / "out")])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert error.startswith("error: ") and "\n" not in error
+    assert re.search(message, error), error
+
+
+def test_x_dim_disagreeing_with_the_data_is_named(tmp_path, tiny_h5, capsys):
+    code = run_cli(train.main, ["--arch", "conv_regressor", "--data_h5", str(tiny_h5), "--x_dim", "32",
+                                "--output", str(tmp_path / "out")])
+    assert code == 2
+    assert "train_onehots has shape (32, 64, 64, 1), expected (N, 32, 64, 1) for --x_dim 32" in capsys.readouterr().err
+
+
+def test_command_line_error_has_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification",
+                             "--data_h5", str(tmp_path / "missing.h5")],
+                            capture_output=True, text=True, cwd=train.__file__.rsplit("/", 1)[0])
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_papers_readme_command_parses():
+    args = train.parse_args("--arch coordconv_classification -mb 16 -E 100 -L 0.005 --opt adam --l2 0.001 "
+                            "-mul 1".split())
+    assert (args.minibatch, args.epochs, args.lr, args.opt, args.l2, args.channel_mul) == (16, 100, 0.005,
+                                                                                            "adam", 0.001, 1)
