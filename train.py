@@ -48,6 +48,7 @@ def parse_args(argv=None):
                         help="also train the centre map of coordconv_rendering/deconv_bottleneck")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
                         help="drop the softmax sharpening of the centre map")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
     return parser.parse_args(argv)
 
 
@@ -123,6 +124,11 @@ def as_dataset(inputs, targets, batch_size, seed=None):
     if seed is not None:
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def progress_verbosity(args) -> int:
+    """Keras' progress bar on a terminal, one line per epoch in a log, nothing if --quiet."""
+    return 0 if args.quiet else 1 if sys.stdout.isatty() else 2
 
 
 def make_callbacks(args, out, steps_per_epoch, val_inputs):
@@ -245,14 +251,15 @@ def main(argv=None):
     write_json(out / "config.json", {**vars(args), "loss": loss, "task": task.name, "output": str(out),
                                      "params": model.count_params(), "tensorflow": tf.__version__,
                                      "keras": keras.__version__})
-    print(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "
+    log = (lambda *a: None) if args.quiet else print
+    log(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "
           f"{len(train[0])} train / {len(val[0])} val from {args.data_h5}; output in {out}")
 
     steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
     model.fit(as_dataset(*train, args.minibatch, seed=args.seed), epochs=args.epochs,
               validation_data=as_dataset(*val, args.minibatch),
               callbacks=make_callbacks(args, out, steps_per_epoch, val[0]),
-              shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+              shuffle=False, verbose=progress_verbosity(args))
 
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
@@ -266,7 +273,7 @@ def main(argv=None):
     }
     write_json(out / "metrics.json", metrics)
     write_predictions(out / "predictions.h5", model, train, val, args.minibatch, args.data_h5)
-    print(summary_line(task, metrics))
+    log(summary_line(task, metrics))
     return metrics
 
 
