@@ -26,8 +26,10 @@ EOF
 
 ALL_SWEEPS=(deconv_classification coordconv_classification conv_regression
             coordconv_regression deconv_rendering coordconv_rendering)
-PYTHON=${PYTHON:-python}
-[ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ] && PYTHON=.venv/bin/python
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=python3
+    [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
+fi
 DRY_RUN=0 JOBS=1 LIST="" SUMMARIZE=0 EPOCHS="" RESULTS=results/sweeps DATA_DIR=data
 SWEEPS=() SPLITS=()
 

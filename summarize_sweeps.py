@@ -29,8 +29,8 @@ def run_row(metrics_path: Path) -> dict:
         "sweep": sweep, "split": split, "run": metrics_path.parent.name,
         **{column: config.get(column) for column in CONFIG_COLUMNS},
         "metric": task.best_metric, "mode": task.best_mode,
-        "train": metrics["final"]["train"].get(task.best_metric),
-        "val": metrics["final"]["val"].get(task.best_metric),
+        "train": metrics["final"]["train"][task.metric_key(metrics["final"]["train"])],
+        "val": metrics["final"]["val"][task.metric_key(metrics["final"]["val"])],
         "best_val": metrics["best_val"]["value"], "best_epoch": metrics["best_val"]["epoch"],
         "time_to_best_s": metrics["best_val"]["time_s"], "params": metrics["params"],
     }

@@ -104,6 +104,13 @@ class Task:
     best_metric: str  # in Keras' history, without the val_ prefix
     best_mode: str  # "max" or "min"
 
+    def metric_key(self, logs: dict, prefix: str = "") -> str:
+        """The main metric's key in Keras logs: `iou`, or `image_iou` for two-output models."""
+        for key in (f"{prefix}{self.best_metric}", f"{prefix}image_{self.best_metric}"):
+            if key in logs:
+                return key
+        raise KeyError(f"no {prefix}{self.best_metric} in {sorted(logs)}")
+
     def make_metrics(self):
         return [_metric(fn, name) for fn, name in self.metrics]
 

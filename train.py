@@ -201,7 +201,7 @@ class ImageSummaries(keras.callbacks.Callback):
 
 def best_epoch(history: list, task) -> dict:
     """The epoch with the best validation value of the task's main metric."""
-    key = f"val_{task.best_metric}" if f"val_{task.best_metric}" in history[0] else f"val_image_{task.best_metric}"
+    key = task.metric_key(history[0], prefix="val_")
     values = [float(row[key]) for row in history]
     index = int(np.argmax(values) if task.best_mode == "max" else np.argmin(values))
     return {"epoch": index + 1, "metric": key, "value": values[index], "time_s": float(history[index]["time_s"])}
@@ -231,7 +231,7 @@ def summary_line(task, metrics: dict) -> str:
     """The headline: the task's main metric on train and val."""
     train = metrics["final"]["train"]
     val = metrics["final"]["val"]
-    key = task.best_metric if task.best_metric in val else f"image_{task.best_metric}"
+    key = task.metric_key(val)
     scale, unit = (100.0, "%") if task.best_mode == "max" else (1.0, " px")
     return (f"{metrics['arch']} on {Path(metrics['data_h5']).name}: val {task.best_metric} "
             f"{val[key] * scale:.2f}{unit} (train {train[key] * scale:.2f}{unit}) after "
@@ -265,7 +265,8 @@ def main(argv=None):
     if args.snapshot_every != 0:
         model.save(out / f"{args.snapshot_to}_final.keras")
     metrics = {
-        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "params": model.count_params(),
+        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "output": str(out),
+        "params": model.count_params(),
         "epochs": len(history), "wall_time_s": float(history[-1]["time_s"]) if history else 0.0,
         "final": {"train": evaluate(model, train, args.minibatch), "val": evaluate(model, val, args.minibatch)},
         "best_val": best_epoch(history, task) if history else None,

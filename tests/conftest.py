@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
@@ -27,4 +28,19 @@ def dataset_dir(tmp_path_factory):
     """Both Not-so-Clevr splits, generated once per test session."""
     out_dir = tmp_path_factory.mktemp("data")
     not_so_clevr_generator.main(["--out-dir", str(out_dir)])
+    return out_dir
+
+
+TINY = {"train": 32, "val": 16}
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(dataset_dir, tmp_path_factory):
+    """32 train / 16 val examples of each split, for one-epoch runs."""
+    out_dir = tmp_path_factory.mktemp("tiny")
+    for split in not_so_clevr_generator.SPLITS:
+        with h5py.File(not_so_clevr_generator.dataset_path(dataset_dir, split), "r") as full, \
+                h5py.File(not_so_clevr_generator.dataset_path(out_dir, split), "w") as tiny:
+            for key in full:
+                tiny.create_dataset(key, data=full[key][:TINY[key.split("_")[0]]])
     return out_dir

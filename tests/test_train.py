@@ -12,20 +12,13 @@ import pytest
 
 import model_builders
 import train
+from conftest import TINY
 from data import not_so_clevr_generator as generator
 from util import run_cli
 
-TINY = {"train": 32, "val": 16}
-
-
 @pytest.fixture(scope="module")
-def tiny_h5(dataset_dir, tmp_path_factory):
-    """A 32/16-example slice of the quadrant split, for one-epoch runs."""
-    path = tmp_path_factory.mktemp("tiny") / "rectangle_4_quadrant.h5"
-    with h5py.File(generator.dataset_path(dataset_dir, "quadrant"), "r") as full, h5py.File(path, "w") as tiny:
-        for key in full:
-            tiny.create_dataset(key, data=full[key][:TINY[key.split("_")[0]]])
-    return path
+def tiny_h5(tiny_data_dir):
+    return generator.dataset_path(tiny_data_dir, "quadrant")
 
 
 def documented_counts(builder):

@@ -1,0 +1,75 @@
+"""reproduce.py and the sweep scripts, on tiny data and one-epoch budgets."""
+
+import csv
+import re
+import subprocess
+
+import matplotlib.pyplot as plt
+import pytest
+
+import reproduce
+from conftest import ROOT
+
+PAPER_SWEEP_SIZES = {"deconv_classification": 324, "coordconv_classification": 6, "conv_regression": 9,
+                     "coordconv_regression": 2, "deconv_rendering": 648, "coordconv_rendering": 8}
+
+
+def sweep(*flags):
+    return subprocess.run(["bash", "experiment_logs.sh", *flags], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_dry_run_lists_the_papers_sweep_sizes_per_split():
+    result = sweep("--dry-run")
+    assert result.returncode == 0, result.stderr
+    counts = {(m[0], m[1]): int(m[2]) for m in re.findall(r"^(\w+)\s+(uniform|quadrant)\s+(\d+) runs$",
+                                                          result.stdout, re.M)}
+    assert counts == {(name, split): size for name, size in PAPER_SWEEP_SIZES.items()
+                      for split in ("uniform", "quadrant")}
+    commands = [line for line in result.stdout.splitlines() if "train.py" in line]
+    assert len(commands) == 2 * sum(PAPER_SWEEP_SIZES.values())
+    assert not any("quarant" in line for line in commands)
+    assert all(" -sig" in line and "-fs 3" in line for line in commands if "coordconv_rendering" in line)
+
+
+def test_job_list_has_one_command_per_line(tmp_path):
+    result = sweep("--write-list", str(tmp_path / "jobs.txt"), "--sweep", "coordconv_classification")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "jobs.txt").read_text().splitlines()
+    assert len(lines) == 12 and all("train.py" in line for line in lines)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--sweep", "resnet"], "unknown sweep resnet"),
+    (["--jobs", "0"], "--jobs must be a positive whole number"),
+    (["--split", "diagonal"], "unknown split diagonal"),
+])
+def test_bad_sweep_options_are_one_line_errors(flags, message):
+    result = sweep(*flags, "--dry-run")
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: ") and message in last_line
+
+
+def test_a_two_run_sweep_runs_and_is_summarised(tmp_path, tiny_data_dir):
+    result = sweep("--sweep", "coordconv_regression", "--split", "quadrant", "--epochs", "1",
+                   "--results", str(tmp_path), "--data-dir", str(tiny_data_dir), "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    assert {row["sweep"] for row in rows} == {"coordconv_regression"}
+    assert {row["split"] for row in rows} == {"quadrant"}
+    assert re.search(r"best coordconv_regression\s+quadrant .*val eucl_dist", result.stdout)
+
+
+def test_reproduce_with_a_tiny_budget_writes_every_row_and_figure(tmp_path, tiny_data_dir, capsys):
+    reproduce.main(["--epochs-scale", "0.01", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])
+    rows = [line for line in (tmp_path / "table.md").read_text().splitlines() if line.startswith("| ") and
+            "---" not in line][1:]
+    assert len(rows) == len(reproduce.EXPERIMENTS) * 2
+    for experiment in reproduce.EXPERIMENTS:
+        for split in reproduce.SPLITS:
+            assert any(f"`{experiment.arch}`" in row and f"| {split} |" in row for row in rows)
+    for name in ("splits.png", "classification_accuracy_vs_time.png", "quadrant_predictions.png"):
+        image = plt.imread(tmp_path / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100 and image.std() > 0
