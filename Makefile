@@ -1,4 +1,5 @@
 # Two entry points: `make reproduce` (the main job) and `make test`.
+# `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py.
 # Each sets up the virtual environment and the data it needs.
 PYTHON ?= python3
 VENV := .venv
@@ -21,8 +22,7 @@ $(DATA) &: data/not_so_clevr_generator.py | $(INSTALLED)
 data: $(DATA)
 
 reproduce: $(DATA)
-	$(PY) train.py --arch coordconv_classification --data_h5 data/rectangle_4_quadrant.h5 \
-		-mb 32 -E 5 -L 0.005 --opt adam -mul 1 --seed 0 --output runs/quickstart
+	$(PY) reproduce.py $(ARGS)
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q

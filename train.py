@@ -101,7 +101,7 @@ def build_model(args, task, loss):
                                regressor_variant=regressor_variant(args.data_h5))
     model = model_builders.build(args.arch, spec)
     if args.load and not Path(args.load).is_dir():
-        model.set_weights(load_snapshot(args.load).get_weights())
+        start_from_snapshot(model, args.load)
     image_loss = task.losses[loss]
     if args.interm_loss:
         model.compile(optimizer=optimizer_from_flags(args),
@@ -112,11 +112,16 @@ def build_model(args, task, loss):
     return model
 
 
-def load_snapshot(path):
+def start_from_snapshot(model, path):
+    """Copies a .keras snapshot's weights into `model`, which must have the same layers."""
     try:
-        return keras.saving.load_model(path)
+        snapshot = keras.saving.load_model(path)
     except (OSError, ValueError) as error:
         raise CliError(f"--load {path}: not a run folder or a readable .keras model ({error})")
+    try:
+        model.set_weights(snapshot.get_weights())
+    except ValueError as error:
+        raise CliError(f"--load {path}: its weights do not fit --arch {model.name} with these flags ({error})")
 
 
 def as_dataset(inputs, targets, batch_size, seed=None):
@@ -238,6 +243,24 @@ def summary_line(task, metrics: dict) -> str:
             f"{metrics['epochs']} epochs, {metrics['wall_time_s']:.1f} s")
 
 
+def write_results(args, task, model, train, val, out: Path) -> dict:
+    """The final snapshot, metrics.json and predictions.h5 of a finished run."""
+    history = read_history(out / "history.csv")
+    if args.snapshot_every != 0:
+        model.save(out / f"{args.snapshot_to}_final.keras")
+    metrics = {
+        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "output": str(out),
+        "params": model.count_params(),
+        "epochs": len(history), "wall_time_s": float(history[-1]["time_s"]) if history else 0.0,
+        "final": {"train": evaluate(model, train, args.minibatch), "val": evaluate(model, val, args.minibatch)},
+        "best_val": best_epoch(history, task) if history else None,
+        "history": history,
+    }
+    write_json(out / "metrics.json", metrics)
+    write_predictions(out / "predictions.h5", model, train, val, args.minibatch, args.data_h5)
+    return metrics
+
+
 def main(argv=None):
     args = parse_args(argv)
     task, loss = validate(args)
@@ -261,19 +284,7 @@ def main(argv=None):
               callbacks=make_callbacks(args, out, steps_per_epoch, val[0]),
               shuffle=False, verbose=progress_verbosity(args))
 
-    history = read_history(out / "history.csv")
-    if args.snapshot_every != 0:
-        model.save(out / f"{args.snapshot_to}_final.keras")
-    metrics = {
-        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "output": str(out),
-        "params": model.count_params(),
-        "epochs": len(history), "wall_time_s": float(history[-1]["time_s"]) if history else 0.0,
-        "final": {"train": evaluate(model, train, args.minibatch), "val": evaluate(model, val, args.minibatch)},
-        "best_val": best_epoch(history, task) if history else None,
-        "history": history,
-    }
-    write_json(out / "metrics.json", metrics)
-    write_predictions(out / "predictions.h5", model, train, val, args.minibatch, args.data_h5)
+    metrics = write_results(args, task, model, train, val, out)
     log(summary_line(task, metrics))
     return metrics
 
