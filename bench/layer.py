@@ -30,7 +30,11 @@ def step_function(layer, inputs, compiled: bool):
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(layer(inputs))
         return tape.gradient(loss, layer.trainable_weights)
-    return tf.function(step) if compiled else step
+    return maybe_compiled(step, compiled)
+
+
+def maybe_compiled(fn, compiled: bool):
+    return tf.function(fn, autograph=False) if compiled else fn
 
 
 def median_seconds(steps: dict, repeats: int) -> dict:
@@ -56,9 +60,8 @@ def compare(batch, size, channels, compiled, repeats):
         "coordconv": step_function(coordconv, x, compiled),
         "conv_c_plus_2": step_function(limit, x_with_coords, compiled),
         "conv_c": step_function(bare, x, compiled),
-        "add_coords": (tf.function(lambda: add_coords(x)) if compiled else lambda: add_coords(x)),
-        "concat_constant": (tf.function(lambda: tf.concat([x, constant], -1)) if compiled
-                            else lambda: tf.concat([x, constant], -1)),
+        "add_coords": maybe_compiled(lambda: add_coords(x), compiled),
+        "concat_constant": maybe_compiled(lambda: tf.concat([x, constant], -1), compiled),
     }
     return median_seconds(steps, repeats)
 
