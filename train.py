@@ -195,12 +195,15 @@ class ImageSummaries(keras.callbacks.Callback):
         super().__init__()
         self.log_dir, self.inputs = log_dir, inputs
 
+    def on_train_begin(self, logs=None):
+        self.writer = tf.summary.create_file_writer(str(self.log_dir))
+
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model(self.inputs, training=False)
         images = outputs["image"] if isinstance(outputs, dict) else outputs
         if len(images.shape) != 4:
             return
-        with tf.summary.create_file_writer(str(self.log_dir)).as_default():
+        with self.writer.as_default():
             tf.summary.image("val_predictions", tf.sigmoid(images), step=epoch, max_outputs=8)
 
 
