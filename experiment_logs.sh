@@ -125,7 +125,8 @@ command_for() {
     local folder="$RESULTS/${sweep}_${split}"
     if command -v resman >/dev/null 2>&1 || [ -x .venv/bin/resman ]; then
         local resman; resman=$(command -v resman || echo .venv/bin/resman)
-        echo "$resman -d $folder -r $name -- $PYTHON train.py --quiet $args"
+        # mkdir first: resman's own mkdir races when runs start in parallel
+        echo "mkdir -p $folder && $resman -d $folder -r $name -- $PYTHON train.py --quiet $args"
     else
         echo "$PYTHON train.py --quiet $args --output $folder/$name"
     fi
