@@ -213,3 +213,65 @@ def build(arch: str, spec: Spec) -> keras.Model:
     if arch not in BUILDERS:
         raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(BUILDERS)}")
     return BUILDERS[arch](spec)
+
+
+# §5, the GANs of train_gan.py: --arch is <data>_<variant>.
+GAN_DATA = ("simple", "clevr")  # Not-so-Clevr gray squares, Sort-of-Clevr RGB pairs
+GAN_VARIANTS = {"gan": (False, False), "coordconv_in_g": (True, False), "coordconv_in_gd": (True, True)}
+GAN_ARCHS = tuple(f"{data}_{variant}" for data in GAN_DATA for variant in GAN_VARIANTS)
+DCGAN_WIDTH = 64
+
+
+def coordconv_generator(z_dim, image_shape, spec):
+    """z tiled over the image, coordinates added, then per-pixel 1x1 convs and two 3x3 convs.
+
+    444,931 params for z_dim 256 and RGB, 14x fewer than the DCGAN generator.
+    """
+    height, width, channels = image_shape
+    z = keras.Input((z_dim,), name="z")
+    x = AddCoords(height, width, with_r=False, skiptile=False)(layers.Reshape((1, 1, z_dim))(z))
+    x = conv_stack(x, [8 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH],
+                   1, spec, final_activation="relu")
+    x = conv_stack(x, [DCGAN_WIDTH, DCGAN_WIDTH], 3, spec, final_activation="relu")
+    images = conv(x, channels, 1, spec, activation="tanh")
+    return keras.Model(z, images, name="coordconv_generator")
+
+
+def deconv_generator(z_dim, image_shape, spec):
+    """DCGAN: dense to 4x4x512, then 5x5 stride-2 transposed convs 256, 128, 64, out.
+
+    6,415,235 params for z_dim 256 and RGB.
+    """
+    height, width, channels = image_shape
+    z = keras.Input((z_dim,), name="z")
+    x = layers.Dense(height // 16 * width // 16 * 8 * DCGAN_WIDTH)(z)
+    x = layers.ReLU()(batch_norm()(layers.Reshape((height // 16, width // 16, 8 * DCGAN_WIDTH))(x)))
+    for filters in (4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH):
+        x = layers.ReLU()(batch_norm()(layers.Conv2DTranspose(filters, 5, 2, padding="same")(x)))
+    images = layers.Conv2DTranspose(channels, 5, 2, padding="same", activation="tanh")(x)
+    return keras.Model(z, images, name="deconv_generator")
+
+
+def discriminator(image_shape, add_coords):
+    """5x5 stride-2 convs 64, 128, 256, 512 (BN and leaky ReLU 0.2 after all but the first), dense 1.
+
+    Outputs the logit and the flattened features feature matching compares.
+    4,318,337 params for RGB without coordinates.
+    """
+    images = keras.Input(image_shape, name="images")
+    x = AddCoords(skiptile=True)(images) if add_coords else images
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(DCGAN_WIDTH, 5, 2, padding="same")(x))
+    for filters in (2 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 8 * DCGAN_WIDTH):
+        x = layers.LeakyReLU(0.2)(batch_norm()(layers.Conv2D(filters, 5, 2, padding="same")(x)))
+    features = layers.Flatten(name="features")(x)
+    logits = layers.Dense(1, name="logits")(features)
+    return keras.Model(images, {"logits": logits, "features": features}, name="discriminator")
+
+
+def build_gan(arch: str, image_shape, z_dim: int, spec: Spec):
+    """(generator, discriminator) for a train_gan.py --arch."""
+    if arch not in GAN_ARCHS:
+        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(GAN_ARCHS)}")
+    coords_in_g, coords_in_d = GAN_VARIANTS[arch.split("_", 1)[1]]
+    make_generator = coordconv_generator if coords_in_g else deconv_generator
+    return make_generator(z_dim, image_shape, spec), discriminator(image_shape, coords_in_d)
