@@ -2,9 +2,11 @@
 
 Objects are found by colour (red and blue on Sort-of-Clevr, white on the
 Not-so-Clevr gray images), split into 4-connected blobs (scipy.ndimage.label
-over the whole batch at once, never across images), and blobs smaller than
-MIN_AREA pixels are ignored as speckle. Two figures per set of images:
-- `one_of_each`: the share of images with exactly one object of each colour;
+over the whole batch at once, never across images); blobs smaller than
+MIN_AREA pixels are ignored as speckle, and a blob counts as an object only if
+its area is one the data's objects have (within 50%). Two figures:
+- `one_of_each`: the share of images with exactly one blob of each colour, and
+  that blob object-sized;
 - `centre_coverage`: of the 8x8 grid cells that hold an object centre in the
   data, the share that also hold one in the samples (1.0: no region missed).
 """
@@ -13,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 GRID = 8
-MIN_AREA = 20  # the smallest real object, a disc of radius 10 partly covered, has > 200 px
+MIN_AREA = 20  # real objects have 81 (Not-so-Clevr) or over 250 (Sort-of-Clevr) pixels
 
 
 def colour_masks(images: np.ndarray) -> dict:
@@ -26,8 +28,8 @@ def colour_masks(images: np.ndarray) -> dict:
     return {"red": red & ~green & ~blue, "blue": blue & ~red & ~green}
 
 
-def blob_centres(mask: np.ndarray) -> list:
-    """Per image, the [x, y] centres of its 4-connected blobs of at least MIN_AREA pixels."""
+def find_blobs(mask: np.ndarray) -> list:
+    """Per image, (x, y, area) of its 4-connected blobs of at least MIN_AREA pixels."""
     within_image_only = np.zeros((3, 3, 3), bool)
     within_image_only[1] = ndimage.generate_binary_structure(2, 1)
     labels, count = ndimage.label(mask, structure=within_image_only)
@@ -37,28 +39,41 @@ def blob_centres(mask: np.ndarray) -> list:
     per_image = [[] for _ in range(len(mask))]
     for area, (image, y, x) in zip(areas, centres):
         if area >= MIN_AREA:
-            per_image[round(image)].append((x, y))
+            per_image[round(image)].append((x, y, area))
     return per_image
 
 
-def occupied_cells(centres_per_image: list, size: tuple) -> set:
-    """The 8x8 grid cells (col, row) holding at least one centre."""
+def occupied_cell(x: float, y: float, size: tuple) -> tuple:
+    """The 8x8 grid cell (col, row) of a centre."""
     height, width = size
-    return {(int(x * GRID // width), int(y * GRID // height))
-            for centres in centres_per_image for x, y in centres}
+    return int(x * GRID // width), int(y * GRID // height)
 
 
-def objects_report(images: np.ndarray) -> dict:
-    """Detected objects of a batch of images: the one-of-each share and occupied cells."""
-    per_colour = {colour: blob_centres(mask) for colour, mask in colour_masks(images).items()}
-    counts = np.array([[len(c) for c in centres] for centres in per_colour.values()])
-    cells = set().union(*(occupied_cells(c, images.shape[1:3]) for c in per_colour.values()))
-    return {"one_of_each": float(np.mean(np.all(counts == 1, axis=0))), "cells": cells}
+def objects_report(images: np.ndarray, area_range=None) -> dict:
+    """The one-of-each share and the occupied cells of a batch of images.
+
+    An object is a blob whose area lies in `area_range`; for the data itself,
+    the range is set to half its smallest to 1.5 times its largest blob, so a
+    smear of colour across the image does not pass for an object.
+    """
+    blobs = {colour: find_blobs(mask) for colour, mask in colour_masks(images).items()}
+    if area_range is None:
+        areas = [area for per_image in blobs.values() for found in per_image for *_, area in found] or [0]
+        area_range = (0.5 * min(areas), 1.5 * max(areas))
+    low, high = area_range
+    one_object = np.ones(len(images), bool)
+    cells = set()
+    for per_image in blobs.values():
+        for index, found in enumerate(per_image):
+            objects = [(x, y) for x, y, area in found if low <= area <= high]
+            one_object[index] &= len(found) == 1 and len(objects) == 1
+            cells.update(occupied_cell(x, y, images.shape[1:3]) for x, y in objects)
+    return {"one_of_each": float(one_object.mean()), "cells": cells, "area_range": area_range}
 
 
 def mode_collapse(samples: np.ndarray, data_report: dict) -> dict:
     """The two figures for generated samples, against the data's report."""
-    report = objects_report(samples)
+    report = objects_report(samples, data_report["area_range"])
     data_cells = data_report["cells"]
     return {"one_of_each": report["one_of_each"],
             "centre_coverage": len(report["cells"] & data_cells) / max(len(data_cells), 1),

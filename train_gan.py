@@ -123,7 +123,7 @@ class GAN(keras.Model):
         self.built = True  # both networks are built; BackupAndRestore can load weights before fit
 
     def compile(self, d_optimizer, g_optimizer):
-        super().compile()
+        super().compile(optimizer=None)  # the two below do the work; Keras' default would be saved unused
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         # built now, so a resumed run restores their slots instead of skipping them
         d_optimizer.build(self.discriminator.trainable_variables)

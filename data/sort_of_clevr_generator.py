@@ -93,7 +93,7 @@ def write(path: Path, count: int, seed: int, progress=None):
     objects = draw_objects(np.random.default_rng(seed), count)
     with atomic_h5(path) as h5:
         images = h5.create_dataset("train_x", (count, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32,
-                                   chunks=(64, IMAGE_SIZE, IMAGE_SIZE, 3), compression="lzf")
+                                   chunks=(min(count, 64), IMAGE_SIZE, IMAGE_SIZE, 3), compression="lzf")
         for start in range(0, count, CHUNK):
             part = slice(start, min(start + CHUNK, count))
             images[part] = render(objects["objects_centre"][part], objects["objects_shape"][part],

@@ -1,0 +1,204 @@
+"""The GAN experiments: Sort-of-Clevr data, the mode-collapse metric, and train_gan.py."""
+
+import json
+import re
+
+import h5py
+import numpy as np
+import pytest
+
+import gan_metrics
+import model_builders
+import train_gan
+from data import not_so_clevr_generator, sort_of_clevr_generator as clevr
+from util import run_cli
+
+COUNT = 300
+
+
+@pytest.fixture(scope="module")
+def clevr_h5(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("clevr")
+    clevr.main(["--out-dir", str(out_dir), "--count", str(COUNT), "--quiet"])
+    return clevr.dataset_path(out_dir, COUNT)
+
+
+@pytest.fixture(scope="module")
+def clevr_data(clevr_h5):
+    with h5py.File(clevr_h5, "r") as h5:
+        return {key: h5[key][()] for key in h5}
+
+
+def test_generator_keys_shapes_and_value_range(clevr_h5, clevr_data):
+    assert clevr_h5.name == "sort_of_clevr_2objs_10rad_300imgs_64x.h5"
+    assert set(clevr_data) == {"train_x", "objects_colour", "objects_centre", "objects_shape"}
+    images = clevr_data["train_x"]
+    assert images.shape == (COUNT, 64, 64, 3) and images.dtype == np.float32
+    assert images.min() == -1.0 and images.max() == 1.0
+    assert np.all(images[:, 0, 0] == 1.0)  # a corner is always white: no centre is closer than 10 px
+
+
+def test_two_objects_one_red_one_blue_far_apart_with_both_shapes(clevr_data):
+    centres = clevr_data["objects_centre"]
+    assert centres.shape == (COUNT, 2, 2) and centres.min() >= 10 and centres.max() <= 53
+    assert np.all(np.hypot(*(centres[:, 0] - centres[:, 1]).T) >= 20)
+    assert np.all(clevr_data["objects_colour"] == [0, 1])  # blue, then red
+    assert 0.4 < clevr_data["objects_shape"].mean() < 0.6
+
+
+def test_metadata_agrees_with_the_pixels(clevr_data):
+    colours = np.array(list(clevr.COLOURS.values())) / 127.5 - 1.0
+    images, centres = clevr_data["train_x"], clevr_data["objects_centre"]
+    every = np.arange(COUNT)
+    for index in range(2):
+        x, y = centres[:, index, 0], centres[:, index, 1]
+        assert np.all(images[every, y, x] == colours[clevr_data["objects_colour"][:, index]])
+    # the red object is drawn last, so nothing covers it: its corner shows a square from a circle
+    x, y = centres[:, 1, 0], centres[:, 1, 1]
+    corner_is_red = np.all(images[every, y - 10, x - 10] == colours[1], axis=-1)
+    assert np.array_equal(corner_is_red, clevr_data["objects_shape"][:, 1] == clevr.SHAPES.index("square"))
+
+
+def test_same_seed_same_bytes_and_blobs_match_metadata(tmp_path, clevr_data):
+    clevr.main(["--out-dir", str(tmp_path), "--count", str(COUNT), "--quiet"])
+    with h5py.File(clevr.dataset_path(tmp_path, COUNT), "r") as h5:
+        assert all(np.array_equal(h5[key][()], clevr_data[key]) for key in clevr_data)
+    masks = gan_metrics.colour_masks(clevr_data["train_x"][:50])
+    found = [blobs[0][:2] for blobs in gan_metrics.find_blobs(masks["red"])]
+    np.testing.assert_allclose(found, clevr_data["objects_centre"][:50, 1], atol=0.6)
+
+
+def test_an_interrupted_generation_leaves_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(clevr, "render", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        clevr.main(["--out-dir", str(tmp_path), "--count", "10", "--quiet"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metric_scores_real_data_near_perfect(clevr_data):
+    images = clevr_data["train_x"]
+    data_report = gan_metrics.objects_report(images[:150])
+    figures = gan_metrics.mode_collapse(images[150:], data_report)
+    assert figures["one_of_each"] == 1.0 and figures["centre_coverage"] >= 0.9
+
+
+@pytest.mark.parametrize("fake", ["white", "black", "gray", "noise"])
+def test_metric_scores_a_constant_or_noise_image_near_zero(clevr_data, fake):
+    values = {"white": 1.0, "black": -1.0, "gray": 0.0}
+    shape = (100, 64, 64, 3)
+    samples = (np.random.default_rng(0).uniform(-1, 1, shape) if fake == "noise"
+               else np.full(shape, values[fake], np.float32))
+    figures = gan_metrics.mode_collapse(samples, gan_metrics.objects_report(clevr_data["train_x"]))
+    assert figures["one_of_each"] == 0.0 and figures["centre_coverage"] == 0.0
+
+
+def test_metric_rejects_a_smear_of_colour(clevr_data):
+    smear = np.ones((10, 64, 64, 3), np.float32)
+    smear[:, :40, :, 1:] = -1.0  # a red band over the top
+    smear[:, 50:, :, :2] = -1.0  # a blue band at the bottom
+    figures = gan_metrics.mode_collapse(smear, gan_metrics.objects_report(clevr_data["train_x"]))
+    assert figures["one_of_each"] == 0.0 and figures["centre_coverage"] == 0.0
+
+
+def test_metric_sees_collapse_to_one_image(clevr_data):
+    images = clevr_data["train_x"]
+    figures = gan_metrics.mode_collapse(np.repeat(images[:1], 100, axis=0), gan_metrics.objects_report(images))
+    assert figures["one_of_each"] == 1.0 and figures["centre_coverage"] < 0.1
+
+
+def documented_counts(builder):
+    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) params", builder.__doc__)]
+
+
+def test_parameter_counts_match_the_docstrings():
+    spec = model_builders.Spec()
+    rgb = (64, 64, 3)
+    assert model_builders.coordconv_generator(256, rgb, spec).count_params() == \
+        documented_counts(model_builders.coordconv_generator)[0]
+    assert model_builders.deconv_generator(256, rgb, spec).count_params() == \
+        documented_counts(model_builders.deconv_generator)[0]
+    assert model_builders.discriminator(rgb, add_coords=False).count_params() == \
+        documented_counts(model_builders.discriminator)[0]
+
+
+def gan_argv(tmp_path, data_h5, *flags, name="run"):
+    return ["--data_h5", str(data_h5), "-mb", "16", "-E", "1", "--opt", "adam", "-L", "0.0001",
+            "--lr2", "0.0005", "--z_dim", "8", "--metric-samples", "8", "--output", str(tmp_path / name),
+            "--quiet", *flags]
+
+
+def data_for(arch, clevr_h5, tiny_data_dir):
+    return clevr_h5 if arch.startswith("clevr") else not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
+
+
+@pytest.mark.parametrize("arch, flags", [(arch, ()) for arch in model_builders.GAN_ARCHS] + [
+    ("simple_gan", ("-fm", "-fmalpha", "0.5", "--pairedz")),
+])
+def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_data_dir, arch, flags):
+    data_h5 = data_for(arch, clevr_h5, tiny_data_dir)
+    if arch.startswith("clevr"):  # one iteration: the first 16 images are enough
+        with h5py.File(clevr_h5, "r") as full, h5py.File(tmp_path / "tiny.h5", "w") as tiny:
+            tiny["train_x"] = full["train_x"][:16]
+        data_h5 = tmp_path / "tiny.h5"
+    metrics = train_gan.main(gan_argv(tmp_path, data_h5, "--arch", arch, *flags))
+    out = tmp_path / "run"
+    assert metrics["epochs"] == 1 and 0.0 <= metrics["final"]["centre_coverage"] <= 1.0
+    assert metrics["data"]["one_of_each"] == 1.0
+    history = metrics["history"][0]
+    assert np.isfinite(float(history["d_loss"])) and np.isfinite(float(history["g_loss"]))
+    assert ("g_loss_feature_match" in history) == ("-fm" in flags)
+    assert json.loads((out / "metrics.json").read_text())["arch"] == arch
+    for kind in ("samples", "interpolation", "averaged"):
+        assert (out / "fake_images" / f"{kind}_epoch001.png").stat().st_size > 0
+    assert (out / "net_generator_final.keras").exists() and (out / "net_discriminator_final.keras").exists()
+    assert list((out / "tensorboard").rglob("events.out.*"))
+
+
+def test_same_seed_same_losses(tmp_path, tiny_data_dir):
+    data_h5 = data_for("simple_gan", None, tiny_data_dir)
+    runs = [train_gan.main(gan_argv(tmp_path, data_h5, "--arch", "simple_gan", name=f"run{i}")) for i in range(2)]
+    assert runs[0]["history"][0]["g_loss"] == runs[1]["history"][0]["g_loss"]
+
+
+class InterruptAfter(train_gan.keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, monkeypatch, capsys):
+    argv = gan_argv(tmp_path, data_for("simple_gan", None, tiny_data_dir), "--arch", "simple_gan", "-E", "3")
+    argv.remove("--quiet")
+    make_callbacks = train_gan.make_callbacks
+    monkeypatch.setattr(train_gan, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
+    with pytest.raises(KeyboardInterrupt):
+        train_gan.main(argv)
+    monkeypatch.setattr(train_gan, "make_callbacks", make_callbacks)
+    capsys.readouterr()
+    metrics = train_gan.main(argv)
+    printed = capsys.readouterr().out
+    assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed
+    assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--arch", "clevr_gann"], "unknown --arch 'clevr_gann'"),
+    (["--arch", "simple_gan", "-fmalpha", "2"], "-fmalpha weights the feature matching loss: add -fm"),
+    (["--arch", "simple_gan", "--z_dim", "0"], "--z-dim must be > 0"),
+    (["--arch", "clevr_gan", "--data_h5", "missing.h5"], "run python data/sort_of_clevr_generator.py"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
+    assert run_cli(train_gan.main, ["--output", str(tmp_path / "run"), *flags]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_a_not_so_clevr_file_for_a_clevr_arch_names_the_missing_key(tmp_path, tiny_data_dir, capsys):
+    data_h5 = not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
+    assert run_cli(train_gan.main, ["--arch", "clevr_gan", "--data_h5", str(data_h5),
+                                    "--output", str(tmp_path / "run")]) == 2
+    assert "has no dataset 'train_x'" in capsys.readouterr().err
