@@ -27,6 +27,7 @@ from util import (CliError, atomic_h5, optimizer_from_flags, positive_flags, run
                   standard_parser)
 
 LR_POLICIES = ("constant", "step", "valstep")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def parse_args(argv=None):
@@ -48,6 +49,10 @@ def parse_args(argv=None):
                         help="also train the centre map of coordconv_rendering/deconv_bottleneck")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
                         help="drop the softmax sharpening of the centre map")
+    parser.add_argument("--strategy", default="default", choices=STRATEGIES,
+                        help="mirrored: every local GPU (or CPU device); multiworker: the machines in $TF_CONFIG")
+    parser.add_argument("--cpu-devices", type=int, default=1,
+                        help="split the CPU into N logical devices for --strategy mirrored (trying it without GPUs)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
     return parser.parse_args(argv)
 
@@ -56,13 +61,40 @@ def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
     if args.arch not in model_builders.BUILDERS:
         raise CliError(f"unknown --arch {args.arch!r}; choose one of: {', '.join(model_builders.BUILDERS)}")
-    positive_flags(args, "epochs", "minibatch", "lr", "channel_mul", "filter_size", "x_dim", "y_dim")
+    positive_flags(args, "epochs", "minibatch", "lr", "channel_mul", "filter_size", "x_dim", "y_dim", "cpu_devices")
     centre_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
     if centre_flags and args.arch not in tasks.ARCHS_WITH_CENTRE_MAP:
         raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(tasks.ARCHS_WITH_CENTRE_MAP)}, "
                        f"not --arch {args.arch}")
+    if args.cpu_devices != 1 and args.strategy != "mirrored":
+        raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
+    if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
+        raise CliError("--strategy multiworker reads the cluster from $TF_CONFIG, which is not set (see README)")
     task = tasks.TASK_OF_ARCH[args.arch]
     return task, tasks.loss_name(task, args.use_mse_loss, args.use_sigm_loss)
+
+
+def distribution_strategy(args) -> tf.distribute.Strategy:
+    """Chosen once, before TensorFlow touches a device; the model is built in its scope."""
+    if args.strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if args.strategy == "default":
+        return tf.distribute.get_strategy()
+    if args.cpu_devices > 1:
+        split_cpu(args.cpu_devices)
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+    if args.minibatch % strategy.num_replicas_in_sync:
+        raise CliError(f"-mb {args.minibatch} does not split evenly over {strategy.num_replicas_in_sync} replicas")
+    return strategy
+
+
+def split_cpu(count: int):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError as error:
+        raise CliError(f"--cpu-devices must be set before TensorFlow starts in this process ({error})")
 
 
 def output_dir(args) -> Path:
@@ -267,15 +299,18 @@ def write_results(args, task, model, train, val, out: Path) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     task, loss = validate(args)
+    strategy = distribution_strategy(args)
     train, val = load_data(args, task)
     out = output_dir(args)
     out.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model(args, task, loss)
+    with strategy.scope():
+        model = build_model(args, task, loss)
     write_json(out / "config.json", {**vars(args), "loss": loss, "task": task.name, "output": str(out),
                                      "params": model.count_params(), "tensorflow": tf.__version__,
+                                     "replicas": strategy.num_replicas_in_sync,
                                      "keras": keras.__version__})
     log = (lambda *a: None) if args.quiet else print
     log(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "

@@ -118,6 +118,8 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "-interm", "mse"], r"-interm only apply to coordconv_rendering"),
     (["--data_h5", "{tiny}", "-E", "0"], r"--epochs must be > 0, got 0"),
     (["--data_h5", "{tiny}", "--load", "{corrupt}"], r"--load .*corrupt\.h5: not a run folder or a readable"),
+    (["--data_h5", "{tiny}", "--cpu-devices", "2"], r"--cpu-devices 2 only applies to --strategy mirrored"),
+    (["--data_h5", "{tiny}", "--strategy", "multiworker"], r"reads the cluster from \$TF_CONFIG, which is not set"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, bad_files, capsys, flags, message):
     flags = [flag.format(**bad_files) for flag in flags]
@@ -151,3 +153,23 @@ def test_papers_readme_command_parses():
                             "-mul 1".split())
     assert (args.minibatch, args.epochs, args.lr, args.opt, args.l2, args.channel_mul) == (16, 100, 0.005,
                                                                                             "adam", 0.001, 1)
+
+
+def train_in_subprocess(tmp_path, tiny_h5, name, *flags):
+    """A fresh process: logical CPU devices must be set before TensorFlow starts."""
+    out = tmp_path / name
+    subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification", "--data_h5", str(tiny_h5),
+                    "-mb", "16", "-E", "2", "-mul", "1", "--opt", "sgd", "-L", "0.05", "--quiet",
+                    "--output", str(out), *flags], check=True, cwd=train.__file__.rsplit("/", 1)[0])
+    return json.loads((out / "metrics.json").read_text()), json.loads((out / "config.json").read_text())
+
+
+def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path, tiny_h5):
+    single, _ = train_in_subprocess(tmp_path, tiny_h5, "single")
+    mirrored, config = train_in_subprocess(tmp_path, tiny_h5, "mirrored", "--strategy", "mirrored",
+                                           "--cpu-devices", "2")
+    assert config["replicas"] == 2
+    losses = [[float(row["loss"]) for row in run["history"]] for run in (single, mirrored)]
+    assert losses[1][-1] < losses[1][0]  # it trains
+    np.testing.assert_allclose(losses[1], losses[0], rtol=0.02)
+    np.testing.assert_allclose(mirrored["final"]["val"]["loss"], single["final"]["val"]["loss"], rtol=0.02)
