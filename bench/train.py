@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Measures training speed: train.py against a bare model.fit, the input pipeline alone, time to 100%.
+
+    python -m bench.train [--epochs 3] [--repeats 2] [--data-dir data]
+
+Throughput is steady state: the first epoch (tracing) is left out, so each
+figure is the mean of epochs 2..E, validation included on both sides. train.py
+and the bare fit run interleaved and the median is reported.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import train  # noqa: E402
+
+ARCHS = ("coordconv_classification", "deconv_classification")
+FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1"  # the paper's CoordConv classification command
+
+
+class EpochClock(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.ends = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ends.append(time.perf_counter())
+
+
+def steady_seconds_per_epoch(epoch_ends) -> float:
+    return (epoch_ends[-1] - epoch_ends[0]) / (len(epoch_ends) - 1)
+
+
+def argv_for(arch, data_h5, epochs, out):
+    return ["--arch", arch, "--data_h5", str(data_h5), "-E", str(epochs), "--quiet", "--output", str(out),
+            *FLAGS.split()]
+
+
+def through_train_py(arch, data_h5, epochs, folder) -> float:
+    """Seconds per steady-state epoch of train.main, every callback and output included."""
+    out = Path(tempfile.mkdtemp(dir=folder))
+    metrics = train.main(argv_for(arch, data_h5, epochs, out))
+    return steady_seconds_per_epoch([float(row["time_s"]) for row in metrics["history"]])
+
+
+def through_bare_fit(arch, data_h5, epochs) -> float:
+    """The same model, data and batches through a plain model.fit with no callbacks."""
+    args = train.parse_args(argv_for(arch, data_h5, epochs, "unused"))
+    task, loss = train.validate(args)
+    (train_x, train_y), val = train.load_data(args, task)
+    keras.utils.set_random_seed(args.seed)
+    model = train.build_model(args, task, loss)
+    clock = EpochClock()
+    model.fit(train.as_dataset(train_x, train_y, args.minibatch, seed=args.seed), epochs=epochs,
+              validation_data=train.as_dataset(*val, args.minibatch), callbacks=[clock], verbose=0)
+    return steady_seconds_per_epoch(clock.ends)
+
+
+def pipeline_examples_per_second(arch, data_h5) -> float:
+    """One pass over the training tf.data pipeline with no model at all."""
+    args = train.parse_args(argv_for(arch, data_h5, 1, "unused"))
+    task, _ = train.validate(args)
+    (train_x, train_y), _ = train.load_data(args, task)
+    dataset = train.as_dataset(train_x, train_y, args.minibatch, seed=args.seed)
+    for _ in dataset:  # warm up: the first pass builds the shuffle buffer
+        pass
+    start = time.perf_counter()
+    for _ in dataset:
+        pass
+    return len(train_x) / (time.perf_counter() - start)
+
+
+def time_to_perfect(data_h5, max_epochs, folder):
+    """Epochs and seconds until CoordConv classification first reaches 100% val accuracy."""
+    out = Path(tempfile.mkdtemp(dir=folder))
+    metrics = train.main(argv_for("coordconv_classification", data_h5, max_epochs, out))
+    for row in metrics["history"]:
+        if float(row["val_accuracy"]) == 1.0:
+            return int(row["epoch"]) + 1, float(row["time_s"])
+    return None, None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--max-epochs", type=int, default=10, help="budget for reaching 100%% val accuracy")
+    parser.add_argument("--data-dir", default="data")
+    args = parser.parse_args()
+    uniform, quadrant = (Path(args.data_dir) / f"rectangle_4_{split}.h5" for split in ("uniform", "quadrant"))
+    examples = 2368  # training examples of the uniform split
+    print(f"{'arch':<26} {'train.py ex/s':>13} {'model.fit ex/s':>14} {'overhead':>8} {'tf.data ex/s':>12}")
+    with tempfile.TemporaryDirectory() as folder:
+        for arch in ARCHS:
+            ours, bare = [], []
+            for _ in range(args.repeats):
+                ours.append(through_train_py(arch, uniform, args.epochs, folder))
+                bare.append(through_bare_fit(arch, uniform, args.epochs))
+            ours_rate, bare_rate = examples / np.median(ours), examples / np.median(bare)
+            print(f"{arch:<26} {ours_rate:>13.0f} {bare_rate:>14.0f} {bare_rate / ours_rate - 1:>8.1%} "
+                  f"{pipeline_examples_per_second(arch, uniform):>12.0f}")
+        epochs, seconds = time_to_perfect(quadrant, args.max_epochs, folder)
+    reached = f"epoch {epochs}, {seconds:.1f} s" if epochs else f"not within {args.max_epochs} epochs"
+    print(f"CoordConv classification, quadrant split, 100% val accuracy: {reached}")
+
+
+if __name__ == "__main__":
+    main()
