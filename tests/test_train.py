@@ -1,7 +1,9 @@
 """train.py: every arch trains through main(); resume, seeds and bad input."""
 
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -155,12 +157,13 @@ def test_papers_readme_command_parses():
                                                                                             "adam", 0.001, 1)
 
 
-def train_in_subprocess(tmp_path, tiny_h5, name, *flags):
+def train_in_subprocess(tmp_path, tiny_h5, name, *flags, env=None):
     """A fresh process: logical CPU devices must be set before TensorFlow starts."""
     out = tmp_path / name
     subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification", "--data_h5", str(tiny_h5),
                     "-mb", "16", "-E", "2", "-mul", "1", "--opt", "sgd", "-L", "0.05", "--quiet",
-                    "--output", str(out), *flags], check=True, cwd=train.__file__.rsplit("/", 1)[0])
+                    "--output", str(out), *flags], check=True, cwd=train.__file__.rsplit("/", 1)[0],
+                   env={**os.environ, **(env or {})})
     return json.loads((out / "metrics.json").read_text()), json.loads((out / "config.json").read_text())
 
 
@@ -173,3 +176,13 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path, tiny_h5):
     assert losses[1][-1] < losses[1][0]  # it trains
     np.testing.assert_allclose(losses[1], losses[0], rtol=0.02)
     np.testing.assert_allclose(mirrored["final"]["val"]["loss"], single["final"]["val"]["loss"], rtol=0.02)
+
+
+def test_multiworker_runs_a_one_worker_cluster_from_tf_config(tmp_path, tiny_h5):
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    tf_config = {"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}}
+    metrics, config = train_in_subprocess(tmp_path, tiny_h5, "multiworker", "--strategy", "multiworker",
+                                          env={"TF_CONFIG": json.dumps(tf_config)})
+    assert config["strategy"] == "multiworker" and metrics["epochs"] == 2
