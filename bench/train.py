@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import train  # noqa: E402
 
 ARCHS = ("coordconv_classification", "deconv_classification")
-FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1"  # the paper's CoordConv classification command
+FLAGS = "-mb 16 -L 0.005 --opt adam -mul 1"  # reproduce.py's CoordConv classification flags
 
 
 class EpochClock(keras.callbacks.Callback):
