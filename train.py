@@ -23,7 +23,7 @@ import tensorflow as tf
 import datasets
 import model_builders
 import tasks
-from util import (CliError, atomic_h5, optimizer_from_flags, positive_flags, run_cli,
+from util import (CliError, atomic_h5, optimizer_from_flags, positive_flags, require_arch, run_cli,
                   standard_parser)
 
 LR_POLICIES = ("constant", "step", "valstep")
@@ -53,14 +53,12 @@ def parse_args(argv=None):
                         help="mirrored: every local GPU (or CPU device); multiworker: the machines in $TF_CONFIG")
     parser.add_argument("--cpu-devices", type=int, default=1,
                         help="split the CPU into N logical devices for --strategy mirrored (trying it without GPUs)")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
     return parser.parse_args(argv)
 
 
 def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
-    if args.arch not in model_builders.BUILDERS:
-        raise CliError(f"unknown --arch {args.arch!r}; choose one of: {', '.join(model_builders.BUILDERS)}")
+    require_arch(args.arch, model_builders.BUILDERS)
     positive_flags(args, "epochs", "minibatch", "lr", "channel_mul", "filter_size", "x_dim", "y_dim", "cpu_devices")
     centre_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
     if centre_flags and args.arch not in tasks.ARCHS_WITH_CENTRE_MAP:
@@ -145,7 +143,10 @@ def build_model(args, task, loss):
 
 
 def start_from_snapshot(model, path):
-    """Copies a .keras snapshot's weights into `model`, which must have the same layers."""
+    """Copies a .keras snapshot's weights into `model`, which must have the same layers.
+
+    train_gan.py uses it for its generator.
+    """
     try:
         snapshot = keras.saving.load_model(path)
     except (OSError, ValueError) as error:
@@ -209,8 +210,12 @@ class ElapsedTime(keras.callbacks.Callback):
 
 
 def previous_elapsed(history_csv: Path) -> float:
-    rows = read_history(history_csv)
-    return float(rows[-1]["time_s"]) if rows else 0.0
+    return elapsed(read_history(history_csv))
+
+
+def elapsed(history: list) -> float:
+    """Wall seconds of the run up to its last finished epoch."""
+    return float(history[-1]["time_s"]) if history else 0.0
 
 
 def read_history(history_csv: Path) -> list:
@@ -286,7 +291,7 @@ def write_results(args, task, model, train, val, out: Path) -> dict:
     metrics = {
         "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "output": str(out),
         "params": model.count_params(),
-        "epochs": len(history), "wall_time_s": float(history[-1]["time_s"]) if history else 0.0,
+        "epochs": len(history), "wall_time_s": elapsed(history),
         "final": {"train": evaluate(model, train, args.minibatch), "val": evaluate(model, val, args.minibatch)},
         "best_val": best_epoch(history, task) if history else None,
         "history": history,

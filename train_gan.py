@@ -28,8 +28,9 @@ import tensorflow as tf  # noqa: E402
 import datasets
 import gan_metrics
 import model_builders
-from train import ElapsedTime, output_dir, progress_verbosity, read_history, write_json
-from util import CliError, optimizer_from_flags, positive_flags, run_cli, standard_parser
+from train import (ElapsedTime, elapsed, output_dir, progress_verbosity, read_history, start_from_snapshot,
+                   write_json)
+from util import CliError, optimizer_from_flags, positive_flags, require_arch, run_cli, standard_parser
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
@@ -51,14 +52,12 @@ def parse_args(argv=None):
                         help="the i-th batch of every epoch gets the same z")
     parser.add_argument("--metric-samples", type=int, default=1000,
                         help="samples drawn each epoch for the mode-collapse figures and the averaged image")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
     return parser.parse_args(argv)
 
 
 def validate(args):
     """Rejects unknown archs and flags that cannot mean anything; fills in defaults."""
-    if args.arch not in model_builders.GAN_ARCHS:
-        raise CliError(f"unknown --arch {args.arch!r}; choose one of: {', '.join(model_builders.GAN_ARCHS)}")
+    require_arch(args.arch, model_builders.GAN_ARCHS)
     positive_flags(args, "epochs", "minibatch", "lr", "z_dim", "metric_samples")
     if args.lr2 is not None and args.lr2 <= 0:
         raise CliError(f"--lr2 must be > 0, got {args.lr2}")
@@ -233,9 +232,8 @@ class EpochSamples(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def on_epoch_end(self, epoch, logs=None):
-        generate = lambda z: self.model.generator.predict(z, batch_size=100, verbose=0)  # noqa: E731
-        grid, strip, samples = tile(generate(self.grid_z), GRID_SIDE), tile(generate(self.strip_z), GRID_SIDE), \
-            generate(self.metric_z)
+        samples = self.generate(self.metric_z)
+        grid, strip = tile(self.generate(self.grid_z), GRID_SIDE), tile(self.generate(self.strip_z), GRID_SIDE)
         averaged = tile(samples.mean(axis=0, keepdims=True), 1)
         name = f"epoch{epoch + 1:03d}.png"
         for kind, image in (("samples", grid), ("interpolation", strip), ("averaged", averaged)):
@@ -245,6 +243,9 @@ class EpochSamples(keras.callbacks.Callback):
             tf.summary.image("interpolation", strip[None], step=epoch)
         figures = gan_metrics.mode_collapse(samples, self.data_report)
         logs.update({key: figures[key] for key in ("one_of_each", "centre_coverage")})
+
+    def generate(self, z):
+        return self.model.generator.predict(z, batch_size=100, verbose=0)
 
 
 class SaveNetworks(keras.callbacks.Callback):
@@ -278,21 +279,11 @@ def make_callbacks(args, out: Path, data_report: dict) -> list:
     return callbacks
 
 
-def start_from_snapshot(gan: GAN, path: str):
-    """Copies a generator .keras snapshot's weights into the GAN's generator."""
-    try:
-        snapshot = keras.saving.load_model(path)
-        gan.generator.set_weights(snapshot.get_weights())
-    except (OSError, ValueError) as error:
-        raise CliError(f"--load {path}: not a run folder or a generator .keras snapshot of --arch {gan.name} "
-                       f"({error})")
-
-
 def write_results(args, gan: GAN, out: Path, data_report: dict) -> dict:
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
         save_networks(gan, out, f"{args.snapshot_to}_{{}}_final.keras")
-    wall = float(history[-1]["time_s"]) if history else 0.0
+    wall = elapsed(history)
     metrics = {
         "arch": args.arch, "data_h5": args.data_h5, "output": str(out),
         "params": {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()},
@@ -324,7 +315,7 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     gan = build_gan(args, images.shape[1:])
     if args.load and not Path(args.load).is_dir():
-        start_from_snapshot(gan, args.load)
+        start_from_snapshot(gan.generator, args.load)
     write_json(out / "config.json", {**vars(args), "output": str(out), "tensorflow": tf.__version__,
                                      "keras": keras.__version__})
     data_report = gan_metrics.objects_report(

@@ -68,7 +68,14 @@ def standard_parser(description: str, archs) -> argparse.ArgumentParser:
     parser.add_argument("--snapshot-to", default="net", help="file name stem of the snapshots")
     parser.add_argument("--load", default=None,
                         help="a run folder to resume, or a .keras model to start from")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
     return parser
+
+
+def require_arch(arch: str, archs):
+    """Raises CliError naming the known archs when `arch` is not one of them."""
+    if arch not in archs:
+        raise CliError(f"unknown --arch {arch!r}; choose one of: {', '.join(archs)}")
 
 
 def positive_flags(args, *names):

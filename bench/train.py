@@ -49,11 +49,16 @@ def through_train_py(arch, data_h5, epochs, folder) -> float:
     return steady_seconds_per_epoch([float(row["time_s"]) for row in metrics["history"]])
 
 
-def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
-    """The same model, data and batches through a plain model.fit with no callbacks."""
+def parsed_with_data(arch, data_h5, epochs):
+    """What train.main parses and loads, for the runs that bypass it."""
     args = train.parse_args(argv_for(arch, data_h5, epochs, "unused"))
     task, loss = train.validate(args)
-    (train_x, train_y), val = train.load_data(args, task)
+    return args, task, loss, *train.load_data(args, task)
+
+
+def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
+    """The same model, data and batches through a plain model.fit with no callbacks."""
+    args, task, loss, (train_x, train_y), val = parsed_with_data(arch, data_h5, epochs)
     keras.utils.set_random_seed(args.seed)
     model = train.build_model(args, task, loss)
     model.jit_compile = jit_compile  # Keras' "auto" is off on a CPU, on with a GPU
@@ -65,9 +70,7 @@ def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
 
 def pipeline_examples_per_second(arch, data_h5) -> float:
     """One pass over the training tf.data pipeline with no model at all."""
-    args = train.parse_args(argv_for(arch, data_h5, 1, "unused"))
-    task, _ = train.validate(args)
-    (train_x, train_y), _ = train.load_data(args, task)
+    args, _, _, (train_x, train_y), _ = parsed_with_data(arch, data_h5, 1)
     dataset = train.as_dataset(train_x, train_y, args.minibatch, seed=args.seed)
     for _ in dataset:  # warm up: the first pass builds the shuffle buffer
         pass

@@ -1,6 +1,7 @@
 """Shared test setup: quiet TensorFlow, the repo root importable, small datasets."""
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def dataset_dir(tmp_path_factory):
 
 
 TINY = {"train": 32, "val": 16}
+
+
+def documented_counts(builder):
+    """The parameter counts a builder's docstring states, in order."""
+    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) params", builder.__doc__)]
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """The GAN experiments: Sort-of-Clevr data, the mode-collapse metric, and train_gan.py."""
 
 import json
-import re
 
 import h5py
 import numpy as np
@@ -11,6 +10,7 @@ import gan_metrics
 import model_builders
 import train_gan
 from data import not_so_clevr_generator, sort_of_clevr_generator as clevr
+from conftest import documented_counts
 from util import run_cli
 
 COUNT = 300
@@ -104,10 +104,6 @@ def test_metric_sees_collapse_to_one_image(clevr_data):
     images = clevr_data["train_x"]
     figures = gan_metrics.mode_collapse(np.repeat(images[:1], 100, axis=0), gan_metrics.objects_report(images))
     assert figures["one_of_each"] == 1.0 and figures["centre_coverage"] < 0.1
-
-
-def documented_counts(builder):
-    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) params", builder.__doc__)]
 
 
 def test_parameter_counts_match_the_docstrings():

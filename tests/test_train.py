@@ -14,18 +14,13 @@ import pytest
 
 import model_builders
 import train
-from conftest import TINY
+from conftest import TINY, documented_counts
 from data import not_so_clevr_generator as generator
 from util import run_cli
 
 @pytest.fixture(scope="module")
 def tiny_h5(tiny_data_dir):
     return generator.dataset_path(tiny_data_dir, "quadrant")
-
-
-def documented_counts(builder):
-    """The parameter counts a builder's docstring states, in order."""
-    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) params", builder.__doc__)]
 
 
 @pytest.mark.parametrize("arch", model_builders.BUILDERS)
