@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
         --results) RESULTS=${2:?--results needs a folder}; shift ;;
         --data-dir) DATA_DIR=${2:?--data-dir needs a folder}; shift ;;
         -h|--help) usage; exit 0 ;;
-        *) usage >&2; fail "unknown option $1" ;;
+        *) fail "unknown option $1 (see --help)" ;;
     esac
     shift
 done

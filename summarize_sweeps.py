@@ -6,14 +6,13 @@
 A sweep is the folder experiment_logs.sh gave it: <results>/<sweep>_<split>/<run>/.
 """
 
-import argparse
 import csv
 import json
 import sys
 from pathlib import Path
 
 from tasks import TASK_OF_ARCH
-from util import CliError, run_cli
+from util import CliError, Parser, run_cli
 
 CONFIG_COLUMNS = ("arch", "lr", "l2", "channel_mul", "filter_size", "minibatch", "loss", "epochs")
 
@@ -51,7 +50,7 @@ def best_runs(rows: list) -> list:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", default="results/sweeps")
     args = parser.parse_args(argv)
     root = Path(args.results)

@@ -23,8 +23,7 @@ import tensorflow as tf
 import datasets
 import model_builders
 import tasks
-from util import (CliError, atomic_h5, optimizer_from_flags, positive_flags, require_arch, run_cli,
-                  standard_parser)
+from util import CliError, atomic_h5, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
 
 LR_POLICIES = ("constant", "step", "valstep")
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -33,16 +32,16 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 def parse_args(argv=None):
     parser = standard_parser(__doc__.splitlines()[0], model_builders.BUILDERS)
     parser.add_argument("--data_h5", default="data/rectangle_4_uniform.h5")
-    parser.add_argument("--x_dim", type=int, default=64, help="image height (first spatial axis)")
-    parser.add_argument("--y_dim", type=int, default=64, help="image width (second spatial axis)")
+    parser.add_argument("--x_dim", type=positive(int), default=64, help="image height (first spatial axis)")
+    parser.add_argument("--y_dim", type=positive(int), default=64, help="image width (second spatial axis)")
     parser.add_argument("--lrpolicy", default="constant", choices=LR_POLICIES,
                         help="step: multiply the LR by --lrstepratio every --lrstepevery epochs; "
                              "valstep: the same when the val loss has not improved for --lrstepevery epochs")
     parser.add_argument("--lrstepratio", type=float, default=0.1)
     parser.add_argument("--lrmaxsteps", type=int, default=5)
     parser.add_argument("--lrstepevery", type=int, default=50)
-    parser.add_argument("--filter_size", "-fs", type=int, default=3)
-    parser.add_argument("--channel_mul", "-mul", type=int, default=2, help="width multiplier")
+    parser.add_argument("--filter_size", "-fs", type=positive(int), default=3)
+    parser.add_argument("--channel_mul", "-mul", type=positive(int), default=2, help="width multiplier")
     parser.add_argument("--use_mse_loss", "-mse", action="store_true")
     parser.add_argument("--use_sigm_loss", "-sig", action="store_true")
     parser.add_argument("--interm_loss", "-interm", default=None, choices=tuple(tasks.INTERM_LOSSES),
@@ -51,7 +50,7 @@ def parse_args(argv=None):
                         help="drop the softmax sharpening of the centre map")
     parser.add_argument("--strategy", default="default", choices=STRATEGIES,
                         help="mirrored: every local GPU (or CPU device); multiworker: the machines in $TF_CONFIG")
-    parser.add_argument("--cpu-devices", type=int, default=1,
+    parser.add_argument("--cpu-devices", type=positive(int), default=1,
                         help="split the CPU into N logical devices for --strategy mirrored (trying it without GPUs)")
     return parser.parse_args(argv)
 
@@ -59,7 +58,6 @@ def parse_args(argv=None):
 def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
     require_arch(args.arch, model_builders.BUILDERS)
-    positive_flags(args, "epochs", "minibatch", "lr", "channel_mul", "filter_size", "x_dim", "y_dim", "cpu_devices")
     centre_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
     if centre_flags and args.arch not in tasks.ARCHS_WITH_CENTRE_MAP:
         raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(tasks.ARCHS_WITH_CENTRE_MAP)}, "
@@ -289,7 +287,7 @@ def write_results(args, task, model, train, val, out: Path) -> dict:
     if args.snapshot_every != 0:
         model.save(out / f"{args.snapshot_to}_final.keras")
     metrics = {
-        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "output": str(out),
+        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "seed": args.seed, "output": str(out),
         "params": model.count_params(),
         "epochs": len(history), "wall_time_s": elapsed(history),
         "final": {"train": evaluate(model, train, args.minibatch), "val": evaluate(model, val, args.minibatch)},

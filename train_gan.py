@@ -30,7 +30,7 @@ import gan_metrics
 import model_builders
 from train import (ElapsedTime, elapsed, output_dir, progress_verbosity, read_history, start_from_snapshot,
                    write_json)
-from util import CliError, optimizer_from_flags, positive_flags, require_arch, run_cli, standard_parser
+from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
@@ -42,15 +42,15 @@ def parse_args(argv=None):
     parser = standard_parser(__doc__.splitlines()[0], model_builders.GAN_ARCHS)
     parser.add_argument("--data_h5", default=None,
                         help=f"default: {DEFAULT_DATA['simple']} for simple_*, {DEFAULT_DATA['clevr']} for clevr_*")
-    parser.add_argument("--z_dim", type=int, default=10, help="dimension of the noise vector")
-    parser.add_argument("--lr2", type=float, default=None, help="the generator's learning rate (default: --lr)")
+    parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the noise vector")
+    parser.add_argument("--lr2", type=positive(float), default=None, help="the generator's learning rate (default: --lr)")
     parser.add_argument("--feature_match", "-fm", action="store_true",
                         help="add feature matching to the generator's loss")
     parser.add_argument("--feature_match_loss_weight", "-fmalpha", type=float, default=None,
                         help="weight of the feature matching loss (default 1.0; needs -fm)")
     parser.add_argument("--pairedz", action="store_true",
                         help="the i-th batch of every epoch gets the same z")
-    parser.add_argument("--metric-samples", type=int, default=1000,
+    parser.add_argument("--metric-samples", type=positive(int), default=1000,
                         help="samples drawn each epoch for the mode-collapse figures and the averaged image")
     return parser.parse_args(argv)
 
@@ -58,9 +58,6 @@ def parse_args(argv=None):
 def validate(args):
     """Rejects unknown archs and flags that cannot mean anything; fills in defaults."""
     require_arch(args.arch, model_builders.GAN_ARCHS)
-    positive_flags(args, "epochs", "minibatch", "lr", "z_dim", "metric_samples")
-    if args.lr2 is not None and args.lr2 <= 0:
-        raise CliError(f"--lr2 must be > 0, got {args.lr2}")
     if args.feature_match_loss_weight is not None and not args.feature_match:
         raise CliError("-fmalpha weights the feature matching loss: add -fm")
     if args.feature_match_loss_weight is not None and args.feature_match_loss_weight < 0:

@@ -43,21 +43,38 @@ def atomic_h5(path):
         temporary.unlink(missing_ok=True)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are CliErrors: one line and exit 2, not the whole usage text."""
+
+    def error(self, message):
+        raise CliError(f"{message} (see {self.prog} --help)")
+
+
+def positive(kind):
+    """An argparse type for values > 0, so argparse names the flag as the user typed it."""
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse's "invalid int value" message reads it
+    return parse
+
 
 def standard_parser(description: str, archs) -> argparse.ArgumentParser:
     """The flags train.py and train_gan.py share, with the paper's defaults."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--arch", required=True, metavar="ARCH",
                         help=f"architecture, one of: {', '.join(archs)}")
     parser.add_argument("--opt", default="sgd", choices=("sgd", "rmsprop", "adam"))
-    parser.add_argument("--lr", "-L", type=float, default=0.001, help="learning rate")
+    parser.add_argument("--lr", "-L", type=positive(float), default=0.001, help="learning rate")
     parser.add_argument("--mom", "-M", type=float, default=0.9, help="momentum for sgd and rmsprop")
     parser.add_argument("--beta1", type=float, default=0.9, help="adam beta1")
     parser.add_argument("--beta2", type=float, default=0.99, help="adam beta2")
     parser.add_argument("--adameps", type=float, default=1e-8, help="adam epsilon")
-    parser.add_argument("--epochs", "-E", type=int, default=5)
-    parser.add_argument("--minibatch", "-mb", type=int, default=256)
+    parser.add_argument("--epochs", "-E", type=positive(int), default=5)
+    parser.add_argument("--minibatch", "-mb", type=positive(int), default=256)
     parser.add_argument("--l2", type=float, default=0.0, help="L2 weight decay, tf.contrib scale")
     parser.add_argument("--seed", type=int, default=0, help="fixes initialisation and shuffling")
     parser.add_argument("--output", "-O", default=None,
@@ -76,14 +93,6 @@ def require_arch(arch: str, archs):
     """Raises CliError naming the known archs when `arch` is not one of them."""
     if arch not in archs:
         raise CliError(f"unknown --arch {arch!r}; choose one of: {', '.join(archs)}")
-
-
-def positive_flags(args, *names):
-    """Raises CliError for the first flag among `names` that is not > 0."""
-    for name in names:
-        if getattr(args, name) <= 0:
-            flag = "--" + name.replace("_", "-")
-            raise CliError(f"{flag} must be > 0, got {getattr(args, name)}")
 
 
 def optimizer_from_flags(args, learning_rate=None):

@@ -11,7 +11,6 @@ The square is white (255), not the paper's grey 128: train.py divides images
 by 255, so rendering targets are exactly 0/1 and a perfect render has IoU 1.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 
 if __package__ in (None, ""):  # run by path: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from util import CliError, atomic_h5, run_cli  # noqa: E402
+from util import CliError, Parser, atomic_h5, run_cli  # noqa: E402
 
 IMAGE_SIZE = 64
 HALF_SIDE = 4  # the paper's "size 4": a 9x9 square
@@ -85,7 +84,7 @@ def dataset_path(out_dir, split: str) -> Path:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(Path(__file__).resolve().parent),
                         help="folder for the .h5 files (default: this data/ folder)")
     parser.add_argument("--seed", type=int, default=SPLIT_SEED,

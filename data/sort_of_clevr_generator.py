@@ -17,7 +17,6 @@ metadata in the same file instead of the paper's pickle:
 uint8 (0 square, 1 circle; names in `shapes`).
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 
 if __package__ in (None, ""):  # run by path: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from util import CliError, atomic_h5, run_cli  # noqa: E402
+from util import CliError, Parser, atomic_h5, positive, run_cli  # noqa: E402
 
 IMAGE_SIZE = 64
 SIZE = 10  # half-side of a square, radius of a circle
@@ -107,9 +106,9 @@ def write(path: Path, count: int, seed: int, progress=None):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "sort_of_clevr"))
-    parser.add_argument("--count", type=int, default=COUNT, help="number of images")
+    parser.add_argument("--count", type=positive(int), default=COUNT, help="number of images")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives byte-identical arrays")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -117,8 +116,6 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.count <= 0:
-        raise CliError(f"--count must be > 0, got {args.count}")
     path = dataset_path(args.out_dir, args.count)
     progress = None
     if not args.quiet:

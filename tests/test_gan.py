@@ -184,7 +184,7 @@ def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, mo
 @pytest.mark.parametrize("flags, message", [
     (["--arch", "clevr_gann"], "unknown --arch 'clevr_gann'"),
     (["--arch", "simple_gan", "-fmalpha", "2"], "-fmalpha weights the feature matching loss: add -fm"),
-    (["--arch", "simple_gan", "--z_dim", "0"], "--z-dim must be > 0"),
+    (["--arch", "simple_gan", "--z_dim", "0"], "argument --z_dim: must be > 0, got 0"),
     (["--arch", "clevr_gan", "--data_h5", "missing.h5"], "run python data/sort_of_clevr_generator.py"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):

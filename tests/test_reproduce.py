@@ -70,6 +70,10 @@ def test_reproduce_with_a_tiny_budget_writes_every_row_and_figure(tmp_path, tiny
     for experiment in reproduce.EXPERIMENTS:
         for split in reproduce.SPLITS:
             assert any(f"`{experiment.arch}`" in row and f"| {split} |" in row for row in rows)
+    multi_seed = [e for e in reproduce.EXPERIMENTS if e.seeds > 1]
+    seed_lines = [line for line in (tmp_path / "table.md").read_text().splitlines() if line.startswith("- ")]
+    assert len(seed_lines) == 2 * len(multi_seed)
+    assert all(line.count("seed ") == experiment.seeds for line, experiment in zip(seed_lines, multi_seed * 2))
     for name in ("splits.png", "classification_accuracy_vs_time.png", "quadrant_predictions.png"):
         image = plt.imread(tmp_path / name)
         assert image.ndim == 3 and min(image.shape[:2]) > 100 and image.std() > 0
