@@ -43,7 +43,8 @@ def parse_args(argv=None):
     parser.add_argument("--data_h5", default=None,
                         help=f"default: {DEFAULT_DATA['simple']} for simple_*, {DEFAULT_DATA['clevr']} for clevr_*")
     parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the noise vector")
-    parser.add_argument("--lr2", type=positive(float), default=None, help="the generator's learning rate (default: --lr)")
+    parser.add_argument("--lr2", type=positive(float), default=None,
+                        help="the generator's learning rate (default: --lr)")
     parser.add_argument("--feature_match", "-fm", action="store_true",
                         help="add feature matching to the generator's loss")
     parser.add_argument("--feature_match_loss_weight", "-fmalpha", type=float, default=None,
