@@ -68,7 +68,7 @@ class Result:
 
 EXPERIMENTS = (
     Experiment("classification", "CoordConv", "coordconv_classification",
-               ("-mb", "16", "-L", "0.005", "--opt", "adam", "-mul", "1", "-fs", "1"), 5,
+               ("-mb", "16", "-L", "0.005", "--opt", "adam", "-mul", "1", "-fs", "1"), 4,
                ("-E", "50"), "100% test accuracy on both splits (§4.1)", seeds=3,
                schedule=("--lrpolicy", "step", "--lrstepevery", "3")),
     Experiment("classification", "Deconv", "deconv_classification",
