@@ -162,6 +162,11 @@ def as_dataset(inputs, targets, batch_size, seed=None):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def console(args):
+    """print, or nothing under --quiet."""
+    return (lambda *_: None) if args.quiet else print
+
+
 def progress_verbosity(args) -> int:
     """Keras' progress bar on a terminal, one line per epoch in a log, nothing if --quiet."""
     return 0 if args.quiet else 1 if sys.stdout.isatty() else 2
@@ -264,6 +269,12 @@ def write_predictions(path: Path, model, train, val, batch_size, data_h5):
                 h5.create_dataset(f"{part}_{name}", data=array, compression="lzf")
 
 
+def write_config(out: Path, args, **extra):
+    """config.json: the parsed flags and the library versions, so the folder alone tells how to rerun it."""
+    write_json(out / "config.json", {**vars(args), "output": str(out), **extra,
+                                     "tensorflow": tf.__version__, "keras": keras.__version__})
+
+
 def write_json(path: Path, content: dict):
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")
@@ -311,11 +322,9 @@ def main(argv=None):
     tf.config.experimental.enable_op_determinism()
     with strategy.scope():
         model = build_model(args, task, loss)
-    write_json(out / "config.json", {**vars(args), "loss": loss, "task": task.name, "output": str(out),
-                                     "params": model.count_params(), "tensorflow": tf.__version__,
-                                     "replicas": strategy.num_replicas_in_sync,
-                                     "keras": keras.__version__})
-    log = (lambda *a: None) if args.quiet else print
+    write_config(out, args, loss=loss, task=task.name, params=model.count_params(),
+                 replicas=strategy.num_replicas_in_sync)
+    log = console(args)
     log(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "
           f"{len(train[0])} train / {len(val[0])} val from {args.data_h5}; output in {out}")
 

@@ -28,8 +28,8 @@ import tensorflow as tf  # noqa: E402
 import datasets
 import gan_metrics
 import model_builders
-from train import (ElapsedTime, elapsed, output_dir, progress_verbosity, read_history, start_from_snapshot,
-                   write_json)
+from train import (ElapsedTime, console, elapsed, output_dir, progress_verbosity, read_history, start_from_snapshot,
+                   write_config, write_json)
 from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
@@ -314,11 +314,10 @@ def main(argv=None):
     gan = build_gan(args, images.shape[1:])
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(gan.generator, args.load)
-    write_json(out / "config.json", {**vars(args), "output": str(out), "tensorflow": tf.__version__,
-                                     "keras": keras.__version__})
+    write_config(out, args)
     data_report = gan_metrics.objects_report(
         scaled(images[np.random.default_rng(args.seed).permutation(len(images))[:args.metric_samples]]).numpy())
-    log = (lambda *a: None) if args.quiet else print
+    log = console(args)
     log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
         f"{gan.discriminator.count_params():,}; {len(images)} images from {args.data_h5}; output in {out}")
 
