@@ -6,33 +6,25 @@
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.timing import median_seconds
 from data import not_so_clevr_generator, sort_of_clevr_generator
+from util import positive
 
 CLEVR_COUNT = 10_000
 
 
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def not_so_clevr_cases(folder: Path) -> dict:
-    """(examples, function) pairs: both split files hold every one of the 3,136 squares."""
+    """{(generator, step): (examples, function)}: both split files hold every one of the 3,136 squares."""
     centres = not_so_clevr_generator.square_centres()
     write_both = lambda: [not_so_clevr_generator.write_split(  # noqa: E731
         not_so_clevr_generator.dataset_path(folder, split), split, not_so_clevr_generator.SPLIT_SEED)
         for split in not_so_clevr_generator.SPLITS]
-    return {"render": (len(centres), lambda: not_so_clevr_generator.render(centres)),
-            "write both .h5": (2 * len(centres), write_both)}
+    return {("not-so-clevr", "render"): (len(centres), lambda: not_so_clevr_generator.render(centres)),
+            ("not-so-clevr", "write both .h5"): (2 * len(centres), write_both)}
 
 
 def sort_of_clevr_cases(folder: Path) -> dict:
@@ -43,20 +35,19 @@ def sort_of_clevr_cases(folder: Path) -> dict:
           for key in ("objects_centre", "objects_shape", "objects_colour"))) for start in chunks]
     write = lambda: sort_of_clevr_generator.write(  # noqa: E731
         sort_of_clevr_generator.dataset_path(folder, CLEVR_COUNT), CLEVR_COUNT, seed=0)
-    return {"render": (CLEVR_COUNT, render), "write .h5": (CLEVR_COUNT, write)}
+    return {("sort-of-clevr", "render"): (CLEVR_COUNT, render), ("sort-of-clevr", "write .h5"): (CLEVR_COUNT, write)}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = argparse.ArgumentParser(prog="python -m bench.data", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=positive(int), default=3)
     args = parser.parse_args()
     print(f"{'generator':<15} {'step':<15} {'examples':>8} {'ms / 1,000':>10}")
     with tempfile.TemporaryDirectory() as folder:
-        for name, cases in (("not-so-clevr", not_so_clevr_cases(Path(folder))),
-                            ("sort-of-clevr", sort_of_clevr_cases(Path(folder)))):
-            for step, (examples, fn) in cases.items():
-                seconds = median_seconds(fn, args.repeats)
-                print(f"{name:<15} {step:<15} {examples:>8} {1e6 * seconds / examples:>10.1f}")
+        cases = {**not_so_clevr_cases(Path(folder)), **sort_of_clevr_cases(Path(folder))}
+        seconds = median_seconds({key: fn for key, (_, fn) in cases.items()}, args.repeats)
+    for (name, step), (examples, _) in cases.items():
+        print(f"{name:<15} {step:<15} {examples:>8} {1e6 * seconds[name, step] / examples:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -17,15 +17,15 @@ pre-concatenated C+2 input, the same way.
 import argparse
 import importlib.util
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from CoordConv import AddCoords, CoordConv2D  # noqa: E402
+from bench.timing import median_seconds  # noqa: E402
+from util import positive  # noqa: E402
 
 TORCH = importlib.util.find_spec("torch") is not None
 CASES = [(16, 32, 8), (16, 64, 16), (8, 128, 16), (2, 256, 8)]  # batch, spatial size, channels
@@ -42,19 +42,6 @@ def step_function(layer, inputs, compiled: bool):
 
 def maybe_compiled(fn, compiled: bool):
     return tf.function(fn, autograph=False) if compiled else fn
-
-
-def median_seconds(steps: dict, repeats: int) -> dict:
-    """Interleaves the steps `repeats` times; the median seconds of each."""
-    times = {name: [] for name in steps}
-    for step in steps.values():
-        step()  # trace and warm up
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def torch_steps(batch, size, channels) -> dict:
@@ -99,8 +86,8 @@ def compare(batch, size, channels, compiled, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
+    parser = argparse.ArgumentParser(prog="python -m bench.layer", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=positive(int), default=30)
     args = parser.parse_args()
     print(f"{'mode':<11} {'batch':>5} {'size':>5} {'C':>3}  {'coordconv ms':>12} {'conv C+2 ms':>11} "
           f"{'ratio':>6} {'vs conv C':>9}  {'addcoords/concat':>16}" + ("  torch ratio" if TORCH else ""))

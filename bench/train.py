@@ -3,9 +3,10 @@
 
     python -m bench.train [--epochs 3] [--repeats 2] [--data-dir data]
 
-The XLA column is the bare fit with jit_compile=True. Throughput is steady state: the first epoch (tracing) is left out, so each
-figure is the mean of epochs 2..E, validation included on both sides. train.py
-and the bare fit run interleaved and the median is reported.
+The XLA column is the bare fit with jit_compile=True. Throughput is steady
+state: the first epoch (tracing) is left out, so each figure is the mean of
+epochs 2..E, validation included on both sides. train.py and the bare fit run
+interleaved and the median is reported.
 """
 
 import argparse
@@ -20,6 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import train  # noqa: E402
+from util import positive  # noqa: E402
 
 ARCHS = ("coordconv_classification", "deconv_classification")
 FLAGS = "-mb 16 -L 0.005 --opt adam -mul 1"  # reproduce.py's CoordConv classification flags
@@ -91,12 +93,14 @@ def time_to_perfect(data_h5, max_epochs, folder):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--max-epochs", type=int, default=10, help="budget for reaching 100%% val accuracy")
+    parser = argparse.ArgumentParser(prog="python -m bench.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=positive(int), default=3, help="at least 2: the first is left out")
+    parser.add_argument("--repeats", type=positive(int), default=2)
+    parser.add_argument("--max-epochs", type=positive(int), default=10, help="budget for reaching 100%% val accuracy")
     parser.add_argument("--data-dir", default="data")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error(f"--epochs must be >= 2 (the first epoch, tracing, is left out), got {args.epochs}")
     uniform, quadrant = (Path(args.data_dir) / f"rectangle_4_{split}.h5" for split in ("uniform", "quadrant"))
     examples = 2368  # training examples of the uniform split
     print(f"{'arch':<26} {'train.py ex/s':>13} {'model.fit ex/s':>14} {'overhead':>8} {'XLA ex/s':>8} "
