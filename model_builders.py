@@ -9,6 +9,8 @@ the frame AddCoords uses, which the paper's code did not do: with raw pixel
 values CoordConv classification needs tens of epochs instead of two.
 """
 
+import dataclasses
+
 import keras
 from keras import layers
 
@@ -17,20 +19,26 @@ from CoordConv import AddCoords, CoordConv
 IMAGE_SIZE = 64
 
 
+@dataclasses.dataclass(frozen=True)
 class Spec:
     """The hyper-parameters every builder reads, with the paper's defaults."""
 
-    def __init__(self, x_dim=IMAGE_SIZE, y_dim=IMAGE_SIZE, mul=2, fs=3, l2=0.0,
-                 interm_loss=None, no_softmax=False, regressor_variant="uniform"):
-        self.x_dim, self.y_dim = x_dim, y_dim
-        self.mul, self.fs, self.l2 = mul, fs, l2
-        self.interm_loss, self.no_softmax = interm_loss, no_softmax
-        self.regressor_variant = regressor_variant
+    x_dim: int = IMAGE_SIZE  # image height
+    y_dim: int = IMAGE_SIZE  # image width
+    mul: int = 2  # width multiplier (-mul)
+    fs: int = 3  # filter size of the 3x3-style convs (-fs)
+    l2: float = 0.0  # the paper's l2 * sum(w²) on every conv kernel
+    no_softmax: bool = False  # feed the raw centre map to the painter (-nosfmx)
+    regressor_variant: str = "uniform"  # conv_regressor's stack, picked by the data file's name
+    with_r: bool = False  # AddCoords' radius channel in the CoordConv models
+    init_scale: float = 1.0  # multiplies the standard deviation of he_normal
+    coords_frame: str = "unit"  # coordinate inputs scaled to [-1, 1] ("unit") or raw pixels ("pixel")
 
     def conv_kwargs(self) -> dict:
-        # tf.contrib's l2_regularizer(scale) is scale * sum(w²) / 2; Keras' L2 has no /2.
-        return {"kernel_initializer": "he_normal",
-                "kernel_regularizer": keras.regularizers.L2(self.l2 / 2) if self.l2 else None}
+        # The paper's tf_plus l2reg(l2) is l2 * sum(w²), as Keras' L2: no /2.
+        return {"kernel_initializer": keras.initializers.VarianceScaling(2.0 * self.init_scale ** 2, "fan_in",
+                                                                         "truncated_normal"),
+                "kernel_regularizer": keras.regularizers.L2(self.l2) if self.l2 else None}
 
 
 def batch_norm():
@@ -51,12 +59,12 @@ def conv_stack(x, widths, kernel_size, spec, final_activation=None):
 
 
 def coords_input(spec):
-    """(batch, 2) pixel locations [x, y] -> (batch, 1, 1, 2) in [-1, 1]."""
+    """(batch, 2) pixel locations [x, y] -> (batch, 1, 1, 2), in [-1, 1] unless the frame is "pixel"."""
     inputs = keras.Input((2,), name="coords")
     width, height = spec.y_dim, spec.x_dim  # [x, y]: x runs along the width
     scaled = layers.Normalization(mean=[(width - 1) / 2, (height - 1) / 2],
                                   variance=[((width - 1) / 2) ** 2, ((height - 1) / 2) ** 2])(inputs)
-    return inputs, layers.Reshape((1, 1, 2))(scaled)
+    return inputs, layers.Reshape((1, 1, 2))(inputs if spec.coords_frame == "pixel" else scaled)
 
 
 def image_input(spec, name="onehots"):
@@ -74,7 +82,7 @@ def deconv_painter(x, spec):
 
 def coordconv_painter(x, spec, mul):
     """Tile the coordinates, add the coordinate channels, then 1x1 convs."""
-    x = AddCoords(spec.x_dim, spec.y_dim, with_r=False, skiptile=False)(x)
+    x = AddCoords(spec.x_dim, spec.y_dim, with_r=spec.with_r, skiptile=False)(x)
     return conv_stack(x, [32 * mul, 32 * mul, 64 * mul, 64 * mul, 1], 1, spec)
 
 
@@ -90,13 +98,11 @@ def sharpen(center_logits, spec):
 
 
 def centre_then_image(name, inputs, center_logits, spec):
-    """Renders the square from a centre map; also outputs the map for -interm."""
+    """Renders the square from a centre map; also outputs the map, scored always and trained with -interm."""
     center_map = center_logits if spec.no_softmax else sharpen(center_logits, spec)
     image = layers.Identity(name="image")(onehot_to_image(center_map, spec))
-    if spec.interm_loss:
-        center = layers.Identity(name="center")(center_logits)
-        return keras.Model(inputs, {"image": image, "center": center}, name=name)
-    return keras.Model(inputs, image, name=name)
+    center = layers.Identity(name="center")(center_logits)
+    return keras.Model(inputs, {"image": image, "center": center}, name=name)
 
 
 def deconv_classification(spec):
@@ -141,7 +147,7 @@ def upsample_painter(x, spec, coordconv):
     for i, width in enumerate(widths):
         x = layers.UpSampling2D(2)(x)
         if coordconv:
-            x = CoordConv(2 ** (i + 1), 2 ** (i + 1), False, width, spec.fs, padding="same",
+            x = CoordConv(2 ** (i + 1), 2 ** (i + 1), spec.with_r, width, spec.fs, padding="same",
                           **spec.conv_kwargs())(x)
         else:
             x = conv(x, width, spec.fs, spec)
@@ -165,7 +171,7 @@ def upsample_coordconv_coords(spec):
 def coordconv_regressor(spec):
     """One-hot image -> coordinates: AddCoords, linear convs, global max. 906 params."""
     inputs = image_input(spec)
-    x = AddCoords(spec.x_dim, spec.y_dim, with_r=False, skiptile=True)(inputs)
+    x = AddCoords(spec.x_dim, spec.y_dim, with_r=spec.with_r, skiptile=True)(inputs)
     for kernel_size, width in [(1, 8), (1, 8), (1, 8), (3, 8), (3, 2)]:
         x = conv(x, width, kernel_size, spec)
     return keras.Model(inputs, layers.GlobalMaxPooling2D()(x), name="coordconv_regressor")

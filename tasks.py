@@ -67,18 +67,26 @@ def _painted(y_pred):
     return ops.cast(ops.sigmoid(_flat(y_pred)) > 0.5, "float32")
 
 
+def _intersection(y_true, y_pred):
+    return ops.sum(_painted(y_pred) * ops.cast(_flat(y_true) > 0.5, "float32"), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 def iou(y_true, y_pred):
     """Intersection over union of the pixels painted (sigmoid > 0.5) and the target."""
-    painted, target = _painted(y_pred), ops.cast(_flat(y_true) > 0.5, "float32")
-    intersection = ops.sum(painted * target, axis=-1)
-    union = ops.sum(ops.maximum(painted, target), axis=-1)
-    return intersection / ops.maximum(union, 1.0)
+    union = ops.sum(ops.maximum(_painted(y_pred), ops.cast(_flat(y_true) > 0.5, "float32")), axis=-1)
+    return _intersection(y_true, y_pred) / ops.maximum(union, 1.0)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 def painted_pixels(y_true, y_pred):
     return ops.sum(_painted(y_pred), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def intersection_pixels(y_true, y_pred):
+    """Painted pixels that are also target pixels."""
+    return _intersection(y_true, y_pred)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -115,18 +123,29 @@ class Task:
         return [_metric(fn, name) for fn, name in self.metrics]
 
 
+# The paper's models log every loss term beside the one they train on, and
+# IoU and pixel counts on every image they paint; so do we, under its names.
+ARGMAX_METRICS = ((pixel_accuracy, "accuracy"), (argmax_euclidean_distance, "eucl_dist"),
+                  (argmax_manhattan_distance, "manh_dist"))
+PAINT_METRICS = ((iou, "iou"), (painted_pixels, "painted_pixs"), (intersection_pixels, "intersect_pixs"))
+ALL_LOSSES = {"softmax": softmax_xe, "mse": logits_mse, "sigmoid": sigmoid_xe}
+LOSS_METRICS = ((softmax_xe, "xe_loss"), (logits_mse, "mse_loss"), (sigmoid_xe, "sigm_loss"))
+
 CLASSIFICATION = Task(
-    "classification", "locations", "onehots",
-    {"softmax": softmax_xe, "mse": logits_mse, "sigmoid": sigmoid_xe}, "softmax",
-    ((pixel_accuracy, "accuracy"), (argmax_euclidean_distance, "eucl_dist"),
-     (argmax_manhattan_distance, "manh_dist")),
-    "accuracy", "max")
+    "classification", "locations", "onehots", ALL_LOSSES, "softmax",
+    ARGMAX_METRICS + LOSS_METRICS + PAINT_METRICS, "accuracy", "max")
 RENDERING = Task(
     "rendering", "locations", "imagegray",
     {"mse": logits_mse, "sigmoid": sigmoid_xe}, "sigmoid",
-    ((iou, "iou"), (painted_pixels, "painted_pixels")),
-    "iou", "max")
+    PAINT_METRICS + LOSS_METRICS[1:], "iou", "max")
+# deconv_rendering is the paper's DeconvPainter fed the square: all its
+# losses, softmax by default, and its argmax metrics.
+DECONV_RENDERING = dataclasses.replace(RENDERING, losses=ALL_LOSSES, default_loss="softmax",
+                                       metrics=CLASSIFICATION.metrics)
 IMAGE_RENDERING = dataclasses.replace(RENDERING, name="image_rendering", input_key="onehots")
+# The centre map of coordconv_rendering and deconv_bottleneck, always scored
+# against the one-hot, trained on only with -interm.
+CENTRE_MAP_METRICS = ARGMAX_METRICS + ((softmax_xe, "interm_softmax_loss"), (logits_mse, "interm_mse_loss"))
 REGRESSION = Task(
     "regression", "onehots", "normalized_locations",
     {"mse": keras.losses.mean_squared_error}, "mse",
@@ -138,7 +157,7 @@ TASK_OF_ARCH = {
     "coordconv_classification": CLASSIFICATION,
     "upsample_conv_coords": CLASSIFICATION,
     "upsample_coordconv_coords": CLASSIFICATION,
-    "deconv_rendering": RENDERING,
+    "deconv_rendering": DECONV_RENDERING,
     "coordconv_rendering": RENDERING,
     "deconv_bottleneck": RENDERING,
     "conv_onehot_image": IMAGE_RENDERING,
@@ -149,8 +168,16 @@ ARCHS_WITH_CENTRE_MAP = ("coordconv_rendering", "deconv_bottleneck")
 INTERM_LOSSES = {"softmax": softmax_xe, "mse": logits_mse}
 
 
+def make_centre_map_metrics():
+    return [_metric(fn, name) for fn, name in CENTRE_MAP_METRICS]
+
+
 def loss_name(task: Task, use_mse: bool, use_sigmoid: bool) -> str:
-    """The loss the flags ask for; rendering without a flag gets sigmoid (paper issue #7)."""
+    """The loss the flags ask for.
+
+    Without a flag the paper's code crashed for the rendering models other
+    than deconv_rendering (its issue #7); they get sigmoid.
+    """
     if use_mse and use_sigmoid:
         raise CliError("-mse and -sig ask for two different losses: pass at most one")
     wanted = "mse" if use_mse else "sigmoid" if use_sigmoid else task.default_loss

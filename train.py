@@ -5,8 +5,9 @@
 
 The output folder (--output, resman's folder, or runs/<arch>_<data>) gets the
 config, TensorBoard logs, a per-epoch history.csv, .keras snapshots, the
-final metrics.json and predictions.h5. Rerunning into the same folder (or
---load FOLDER) resumes from the last finished epoch.
+paper's evaluation_NNNN.h5 files (outputs on the whole train and val sets)
+and the final metrics.json. Rerunning into the same folder (or --load FOLDER)
+resumes from the last finished epoch.
 """
 
 import csv
@@ -25,7 +26,8 @@ import model_builders
 import tasks
 from util import CliError, atomic_h5, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
 
-LR_POLICIES = ("constant", "step", "valstep")
+LR_POLICIES = ("constant", "step", "valstep", "cosine")
+EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -36,7 +38,10 @@ def parse_args(argv=None):
     parser.add_argument("--y_dim", type=positive(int), default=64, help="image width (second spatial axis)")
     parser.add_argument("--lrpolicy", default="constant", choices=LR_POLICIES,
                         help="step: multiply the LR by --lrstepratio every --lrstepevery epochs; "
-                             "valstep: the same when the val loss has not improved for --lrstepevery epochs")
+                             "valstep: the same when the val loss has not improved for --lrstepevery epochs; "
+                             "cosine: from --lr down to 0 over the run (not in the paper)")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="epochs of linear LR warm-up from 0 before the policy applies (not in the paper)")
     parser.add_argument("--lrstepratio", type=float, default=0.1)
     parser.add_argument("--lrmaxsteps", type=int, default=5)
     parser.add_argument("--lrstepevery", type=int, default=50)
@@ -48,6 +53,22 @@ def parse_args(argv=None):
                         help="also train the centre map of coordconv_rendering/deconv_bottleneck")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
                         help="drop the softmax sharpening of the centre map")
+    parser.add_argument("--with_r", action="store_true",
+                        help="add the radius channel to the CoordConv models' coordinates (the paper's include_r)")
+    parser.add_argument("--init_scale", type=positive(float), default=1.0,
+                        help="multiply the he_normal initial weights' standard deviation (not in the paper)")
+    parser.add_argument("--coords_frame", default="unit", choices=("unit", "pixel"),
+                        help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
+                             "as the paper's code")
+    parser.add_argument("--skipval", action="store_true",
+                        help="no validation during training (the final evaluation still scores val)")
+    parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
+                        help="shuffle the training set each epoch (the default)")
+    parser.add_argument("--noshuffletrain", "--nst", dest="shuffletrain", action="store_false",
+                        help="train in the file's order")
+    parser.add_argument("--evaluation_h5", default="all", choices=tuple(EVALUATION_PARTS),
+                        help="which sets the evaluation_NNNN.h5 files hold (outputs on every example: "
+                             "about 50 MB per 1,000 examples for the image archs); none: only their metrics")
     parser.add_argument("--strategy", default="default", choices=STRATEGIES,
                         help="mirrored: every local GPU (or CPU device); multiworker: the machines in $TF_CONFIG")
     parser.add_argument("--cpu-devices", type=positive(int), default=1,
@@ -62,6 +83,12 @@ def validate(args):
     if centre_flags and args.arch not in tasks.ARCHS_WITH_CENTRE_MAP:
         raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(tasks.ARCHS_WITH_CENTRE_MAP)}, "
                        f"not --arch {args.arch}")
+    if args.warmup < 0 or args.warmup >= args.epochs:
+        raise CliError(f"--warmup {args.warmup} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
+    if args.warmup and args.lrpolicy not in ("constant", "cosine"):
+        raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
+    if args.skipval and args.lrpolicy == "valstep":
+        raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
     if args.cpu_devices != 1 and args.strategy != "mirrored":
         raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
@@ -72,6 +99,8 @@ def validate(args):
 
 def distribution_strategy(args) -> tf.distribute.Strategy:
     """Chosen once, before TensorFlow touches a device; the model is built in its scope."""
+    if args.cpu:
+        hide_gpus()
     if args.strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if args.strategy == "default":
@@ -83,6 +112,14 @@ def distribution_strategy(args) -> tf.distribute.Strategy:
     if args.minibatch % strategy.num_replicas_in_sync:
         raise CliError(f"-mb {args.minibatch} does not split evenly over {strategy.num_replicas_in_sync} replicas")
     return strategy
+
+
+def hide_gpus():
+    """--cpu: TensorFlow places everything on the CPU."""
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError as error:
+        raise CliError(f"--cpu must be set before TensorFlow starts in this process ({error})")
 
 
 def split_cpu(count: int):
@@ -104,14 +141,15 @@ def output_dir(args) -> Path:
 
 
 def load_data(args, task):
-    """(inputs, targets) for train and val; targets a dict when -interm adds the centre map."""
-    keys = [task.input_key, task.target_key] + (["onehots"] if args.interm_loss else [])
+    """(inputs, targets) for train and val; with a centre map, targets are {"image", "center"}."""
+    has_centre_map = args.arch in tasks.ARCHS_WITH_CENTRE_MAP
+    keys = [task.input_key, task.target_key] + (["onehots"] if has_centre_map else [])
     splits = {part: datasets.load_split(args.data_h5, part, dict.fromkeys(keys), args.x_dim, args.y_dim)
               for part in ("train", "val")}
 
     def pair(arrays):
         target = arrays[task.target_key]
-        if args.interm_loss:
+        if has_centre_map:  # the paper always fed the one-hot, to score the centre map
             target = {"image": target, "center": arrays["onehots"]}
         return arrays[task.input_key], target
 
@@ -123,20 +161,32 @@ def regressor_variant(data_h5) -> str:
     return "uniform" if "uniform" in Path(data_h5).name else "quadrant"
 
 
-def build_model(args, task, loss):
+def learning_rate(args, steps_per_epoch: int):
+    """--lr, or a per-step schedule: linear warm-up over --warmup epochs, then constant or cosine to 0."""
+    if args.lrpolicy != "cosine" and not args.warmup:
+        return args.lr
+    warmup_steps = args.warmup * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if args.warmup else args.lr, warmup_target=args.lr if args.warmup else None,
+        warmup_steps=warmup_steps, decay_steps=args.epochs * steps_per_epoch - warmup_steps,
+        alpha=0.0 if args.lrpolicy == "cosine" else 1.0)
+
+
+def build_model(args, task, loss, steps_per_epoch):
     spec = model_builders.Spec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
-                               l2=args.l2, interm_loss=args.interm_loss, no_softmax=args.no_softmax,
-                               regressor_variant=regressor_variant(args.data_h5))
+                               l2=args.l2, no_softmax=args.no_softmax, regressor_variant=regressor_variant(args.data_h5),
+                               with_r=args.with_r, init_scale=args.init_scale, coords_frame=args.coords_frame)
     model = model_builders.build(args.arch, spec)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)
     image_loss = task.losses[loss]
-    if args.interm_loss:
-        model.compile(optimizer=optimizer_from_flags(args),
-                      loss={"image": image_loss, "center": tasks.INTERM_LOSSES[args.interm_loss]},
-                      metrics={"image": task.make_metrics()})
+    optimizer = optimizer_from_flags(args, learning_rate(args, steps_per_epoch))
+    if args.arch in tasks.ARCHS_WITH_CENTRE_MAP:
+        model.compile(optimizer=optimizer,
+                      loss={"image": image_loss, "center": tasks.INTERM_LOSSES.get(args.interm_loss)},
+                      metrics={"image": task.make_metrics(), "center": tasks.make_centre_map_metrics()})
     else:
-        model.compile(optimizer=optimizer_from_flags(args), loss=image_loss, metrics=task.make_metrics())
+        model.compile(optimizer=optimizer, loss=image_loss, metrics=task.make_metrics())
     return model
 
 
@@ -168,17 +218,19 @@ def console(args):
 
 
 def progress_verbosity(args) -> int:
-    """Keras' progress bar on a terminal, one line per epoch in a log, nothing if --quiet."""
-    return 0 if args.quiet else 1 if sys.stdout.isatty() else 2
+    """Keras' progress bar on a terminal or with --verbose, one line per epoch in a log, nothing if --quiet."""
+    return 0 if args.quiet else 1 if args.verbose or sys.stdout.isatty() else 2
 
 
-def make_callbacks(args, out, steps_per_epoch, val_inputs):
+def make_callbacks(args, out, steps_per_epoch, train, val, task):
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        SnapshotEvaluation(args, out, task, train, val),
+        RegularisationLoss(),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
-        ImageSummaries(out / "tensorboard" / "images", val_inputs[:8]),
+        ImageSummaries(out / "tensorboard" / "images", val[0][:8]),
     ]
     if args.snapshot_every > 0:
         callbacks.append(keras.callbacks.ModelCheckpoint(
@@ -228,6 +280,46 @@ def read_history(history_csv: Path) -> list:
         return list(csv.DictReader(f))
 
 
+class RegularisationLoss(keras.callbacks.Callback):
+    """Logs the L2 penalty beside the data losses, as the paper's reg_loss (at each epoch's end)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["reg_loss"] = regularisation_loss(self.model)
+
+
+def regularisation_loss(model) -> float:
+    return float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses))
+
+
+class SnapshotEvaluation(keras.callbacks.Callback):
+    """The paper's evaluation passes: validation before the first epoch, and
+    evaluation_NNNN.h5 with its metrics before training and at every
+    --snapshot-every epochs (the last epoch's comes from write_results).
+    """
+
+    def __init__(self, args, out: Path, task, train, val):
+        super().__init__()
+        self.args, self.out, self.task, self.train, self.val = args, out, task, train, val
+
+    def on_train_begin(self, logs=None):
+        if read_history(self.out / "history.csv"):
+            return  # resumed: epoch 0 was evaluated by the first run
+        if self.args.snapshot_every > 0:
+            metrics = write_evaluation(self.out, 0, self.model, self.task, self.train, self.val, self.args)
+        elif not self.args.skipval:
+            metrics = {"val": evaluate(self.model, self.val, self.args.minibatch)}
+            write_json(evaluation_path(self.out, 0, "_metrics.json"), metrics)
+        else:
+            return
+        console(self.args)(f"epoch 0 (before training): val {self.task.best_metric} "
+                           f"{metrics['val'][self.task.metric_key(metrics['val'])]:.4f}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        finished = epoch + 1
+        if self.args.snapshot_every > 0 and finished % self.args.snapshot_every == 0 and finished < self.args.epochs:
+            write_evaluation(self.out, finished, self.model, self.task, self.train, self.val, self.args)
+
+
 class ImageSummaries(keras.callbacks.Callback):
     """Writes the model's images for a few validation inputs to TensorBoard."""
 
@@ -256,17 +348,61 @@ def best_epoch(history: list, task) -> dict:
 
 
 def evaluate(model, data, batch_size) -> dict:
+    """The compiled metrics over a whole set, with the L2 penalty as reg_loss."""
     inputs, targets = data
-    return model.evaluate(as_dataset(inputs, targets, batch_size), verbose=0, return_dict=True)
+    results = model.evaluate(as_dataset(inputs, targets, batch_size), verbose=0, return_dict=True)
+    return {**results, "reg_loss": regularisation_loss(model)}
 
 
-def write_predictions(path: Path, model, train, val, batch_size, data_h5):
-    with atomic_h5(path) as h5:
-        h5.attrs["data_h5"] = str(data_h5)
-        for part, (inputs, _) in (("train", train), ("val", val)):
-            outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
-            for name, array in (outputs.items() if isinstance(outputs, dict) else [("pred", outputs)]):
-                h5.create_dataset(f"{part}_{name}", data=array, compression="lzf")
+def evaluation_path(out: Path, epoch: int, suffix: str) -> Path:
+    return out / f"evaluation_{epoch:04d}{suffix}"
+
+
+def write_evaluation(out: Path, epoch: int, model, task, train, val, args) -> dict:
+    """evaluation_NNNN.h5 (the paper's arrays, for the sets --evaluation_h5 names) and its metrics file."""
+    data = {"train": train, "val": val}
+    parts = EVALUATION_PARTS[args.evaluation_h5]
+    if parts:
+        with atomic_h5(evaluation_path(out, epoch, ".h5")) as h5:
+            h5.attrs["data_h5"], h5.attrs["epoch"] = str(args.data_h5), epoch
+            for part in parts:
+                inputs, targets = data[part]
+                outputs = model.predict(inputs, batch_size=args.minibatch, verbose=0)
+                arrays = {"inputs": inputs, "labels": image_target(targets), **paper_outputs(task, outputs)}
+                for name, array in arrays.items():
+                    h5.create_dataset(f"{name}_{part}", data=array, compression="lzf")
+    metrics = {part: evaluate(model, data[part], args.minibatch) for part in data}
+    write_json(evaluation_path(out, epoch, "_metrics.json"),
+               {**metrics, "time_elapsed": previous_elapsed(out / "history.csv")})
+    return metrics
+
+
+def image_target(targets):
+    return targets["image"] if isinstance(targets, dict) else targets
+
+
+def paper_outputs(task, outputs) -> dict:
+    """The arrays the paper's evaluate_net saved: logits, the softmax over
+    pixels where the model can train on it, the per-pixel sigmoid of image
+    outputs, and the centre map with its softmax.
+    """
+    logits = image_target(outputs)
+    arrays = {"logits": logits}
+    if logits.ndim == 4:
+        if "softmax" in task.losses:
+            arrays["prob"] = pixel_softmax(logits)
+        arrays["pixelwise_prob"] = 1 / (1 + np.exp(-logits))
+    if isinstance(outputs, dict):
+        arrays["center_logits"] = outputs["center"]
+        arrays["center_prob"] = pixel_softmax(outputs["center"])
+    return arrays
+
+
+def pixel_softmax(logits):
+    """Softmax over all pixels of each image, as the paper's `prob`."""
+    flat = logits.reshape(len(logits), -1)
+    flat = np.exp(flat - flat.max(axis=1, keepdims=True))
+    return (flat / flat.sum(axis=1, keepdims=True)).reshape(logits.shape)
 
 
 def write_config(out: Path, args, **extra):
@@ -293,20 +429,23 @@ def summary_line(task, metrics: dict) -> str:
 
 
 def write_results(args, task, model, train, val, out: Path) -> dict:
-    """The final snapshot, metrics.json and predictions.h5 of a finished run."""
+    """The final snapshot, evaluation_NNNN.h5 and metrics.json of a finished run."""
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
         model.save(out / f"{args.snapshot_to}_final.keras")
+    final = write_evaluation(out, len(history), model, task, train, val, args)
+    initial = evaluation_path(out, 0, "_metrics.json")
     metrics = {
         "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "seed": args.seed, "output": str(out),
         "params": model.count_params(),
         "epochs": len(history), "wall_time_s": elapsed(history),
-        "final": {"train": evaluate(model, train, args.minibatch), "val": evaluate(model, val, args.minibatch)},
-        "best_val": best_epoch(history, task) if history else None,
+        "initial": json.loads(initial.read_text()) if initial.exists() else None,
+        "final": {"train": final["train"], "val": final["val"]},
+        "evaluation_h5": str(evaluation_path(out, len(history), ".h5")) if args.evaluation_h5 != "none" else None,
+        "best_val": best_epoch(history, task) if history and not args.skipval else None,
         "history": history,
     }
     write_json(out / "metrics.json", metrics)
-    write_predictions(out / "predictions.h5", model, train, val, args.minibatch, args.data_h5)
     return metrics
 
 
@@ -320,18 +459,20 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
+    steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
     with strategy.scope():
-        model = build_model(args, task, loss)
+        model = build_model(args, task, loss, steps_per_epoch)
     write_config(out, args, loss=loss, task=task.name, params=model.count_params(),
                  replicas=strategy.num_replicas_in_sync)
     log = console(args)
     log(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "
           f"{len(train[0])} train / {len(val[0])} val from {args.data_h5}; output in {out}")
 
-    steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
-    model.fit(as_dataset(*train, args.minibatch, seed=args.seed), epochs=args.epochs,
-              validation_data=as_dataset(*val, args.minibatch),
-              callbacks=make_callbacks(args, out, steps_per_epoch, val[0]),
+    if args.verbose:
+        model.summary()
+    model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
+              epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),
+              callbacks=make_callbacks(args, out, steps_per_epoch, train, val, task),
               shuffle=False, verbose=progress_verbosity(args))
 
     metrics = write_results(args, task, model, train, val, out)

@@ -28,8 +28,8 @@ import tensorflow as tf  # noqa: E402
 import datasets
 import gan_metrics
 import model_builders
-from train import (ElapsedTime, console, elapsed, output_dir, progress_verbosity, read_history, start_from_snapshot,
-                   write_config, write_json)
+from train import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,
+                   start_from_snapshot, write_config, write_json)
 from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
@@ -310,6 +310,8 @@ def main(argv=None):
     out = output_dir(args)
     out.mkdir(parents=True, exist_ok=True)
 
+    if args.cpu:
+        hide_gpus()
     keras.utils.set_random_seed(args.seed)
     gan = build_gan(args, images.shape[1:])
     if args.load and not Path(args.load).is_dir():

@@ -86,6 +86,11 @@ def standard_parser(description: str, archs) -> argparse.ArgumentParser:
     parser.add_argument("--load", default=None,
                         help="a run folder to resume, or a .keras model to start from")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    parser.add_argument("--verbose", "-V", action="store_true",
+                        help="the model summary, and a progress bar for every batch even in a log file")
+    parser.add_argument("--cpu", action="store_true",
+                        help="run on the CPU even where a GPU is visible (the paper's code required a GPU "
+                             "unless --cpu; this port never does)")
     return parser
 
 

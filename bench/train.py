@@ -62,7 +62,7 @@ def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
     """The same model, data and batches through a plain model.fit with no callbacks."""
     args, task, loss, (train_x, train_y), val = parsed_with_data(arch, data_h5, epochs)
     keras.utils.set_random_seed(args.seed)
-    model = train.build_model(args, task, loss)
+    model = train.build_model(args, task, loss, steps_per_epoch=int(np.ceil(len(train_x) / args.minibatch)))
     model.jit_compile = jit_compile  # Keras' "auto" is off on a CPU, on with a GPU
     clock = EpochClock()
     model.fit(train.as_dataset(train_x, train_y, args.minibatch, seed=args.seed), epochs=epochs,

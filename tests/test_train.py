@@ -55,15 +55,86 @@ def test_every_arch_trains_one_epoch_through_main(tmp_path, tiny_h5, arch, flags
     assert json.loads((out / "metrics.json").read_text())["arch"] == arch
     assert json.loads((out / "config.json").read_text())["params"] == metrics["params"]
     assert (out / "net_final.keras").exists() and list((out / "tensorboard").rglob("events.out.*"))
-    with h5py.File(out / "predictions.h5", "r") as h5:
-        assert all(h5[key].shape[0] == TINY[key.split("_")[0]] for key in h5)
+    with h5py.File(out / "evaluation_0001.h5", "r") as h5:
+        assert all(h5[key].shape[0] == TINY[key.rsplit("_", 1)[1]] for key in h5)
+    assert "reg_loss" in metrics["history"][0] and metrics["initial"]["val"]["loss"] > 0
     loaded = keras.saving.load_model(out / "net_final.keras")
     assert loaded.count_params() == metrics["params"]
 
 
-def test_rendering_without_a_loss_flag_uses_sigmoid(tmp_path, tiny_h5):
-    run_train(tmp_path, tiny_h5, "--arch", "coordconv_rendering")
+@pytest.mark.parametrize("arch, arrays", [
+    ("coordconv_classification", {"inputs", "labels", "logits", "prob", "pixelwise_prob"}),
+    ("deconv_bottleneck", {"inputs", "labels", "logits", "pixelwise_prob", "center_logits", "center_prob"}),
+    ("conv_regressor", {"inputs", "labels", "logits"}),
+])
+def test_evaluation_files_hold_the_papers_arrays_before_training_and_at_snapshots(tmp_path, tiny_h5, arch, arrays):
+    metrics = run_train(tmp_path, tiny_h5, "--arch", arch, "-E", "2", "--snapshot-every", "1")
+    out = tmp_path / "run"
+    for epoch in (0, 1, 2):
+        with h5py.File(out / f"evaluation_{epoch:04d}.h5", "r") as h5:
+            assert set(h5) == {f"{name}_{part}" for name in arrays for part in ("train", "val")}
+            assert h5.attrs["epoch"] == epoch
+        saved = json.loads((out / f"evaluation_{epoch:04d}_metrics.json").read_text())
+        assert set(saved) == {"train", "val", "time_elapsed"}
+    assert saved["val"] == metrics["final"]["val"]
+    with h5py.File(out / "evaluation_0002.h5", "r") as h5:
+        for name, total in (("labels_val", 81 if "bottleneck" in arch else 1), ("prob_val", 1), ("center_prob_val", 1)):
+            if name in h5 and h5[name].ndim == 4:
+                np.testing.assert_allclose(h5[name][()].sum(axis=(1, 2, 3)), total, rtol=1e-4)
+
+
+def test_evaluation_h5_none_keeps_only_the_metrics(tmp_path, tiny_h5):
+    run_train(tmp_path, tiny_h5, "--arch", "conv_onehot_image", "--evaluation_h5", "none")
+    out = tmp_path / "run"
+    assert not list(out.glob("evaluation_*.h5"))
+    assert (out / "evaluation_0000_metrics.json").exists() and (out / "evaluation_0001_metrics.json").exists()
+
+
+def test_l2_penalty_is_the_papers_l2_times_the_sum_of_squared_kernels():
+    spec = model_builders.Spec(mul=1, l2=0.003)
+    model = model_builders.build("deconv_classification", spec)
+    kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
+    assert len(kernels) == 6
+    expected = 0.003 * sum(float(np.sum(np.square(keras.ops.convert_to_numpy(k)))) for k in kernels)
+    np.testing.assert_allclose(train.regularisation_loss(model), expected, rtol=1e-5)
+
+
+def test_centre_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h5):
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_rendering")
+    val = metrics["final"]["val"]
+    assert {"center_accuracy", "center_eucl_dist", "center_manh_dist", "center_interm_softmax_loss",
+            "image_iou", "image_intersect_pixs", "image_sigm_loss"} <= set(val)
+    assert "center_loss" not in val  # scored, not trained on
     assert json.loads((tmp_path / "run" / "config.json").read_text())["loss"] == "sigmoid"
+
+
+@pytest.mark.parametrize("arch, loss", [("deconv_rendering", "softmax"), ("conv_onehot_image", "sigmoid"),
+                                        ("deconv_classification", "softmax")])
+def test_default_losses_are_the_papers_where_its_code_ran(arch, loss):
+    task, chosen = train.validate(train.parse_args(["--arch", arch]))
+    assert chosen == loss
+
+
+def test_skipval_trains_without_validation_and_still_scores_val(tmp_path, tiny_h5):
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "--skipval", "--noshuffletrain")
+    assert metrics["history"][0]["val_loss"] == "NA"  # Keras' CSVLogger fills the val columns it did not get
+    assert metrics["best_val"] is None and metrics["initial"] is None and "eucl_dist" in metrics["final"]["val"]
+
+
+def test_warmup_and_cosine_schedule_per_step():
+    args = train.parse_args(["--arch", "coordconv_classification", "-L", "0.01", "-E", "4", "--warmup", "1",
+                             "--lrpolicy", "cosine"])
+    schedule = train.learning_rate(args, steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 25, 40)]
+    np.testing.assert_allclose(rates, [0.0, 0.005, 0.01, 0.005, 0.0], atol=1e-7)
+    constant = train.learning_rate(train.parse_args(["--arch", "coordconv_classification", "-L", "0.01"]), 10)
+    assert constant == 0.01
+
+
+def test_cpu_flag_trains_on_the_cpu(tmp_path, tiny_h5):
+    metrics, config = train_in_subprocess(tmp_path, tiny_h5, "cpu", "--cpu", "--with_r", "--init_scale", "0.5",
+                                          "--coords_frame", "pixel", "--warmup", "1")
+    assert config["cpu"] and metrics["epochs"] == 2
 
 
 def test_same_seed_repeats_the_run(tmp_path, tiny_h5):
@@ -121,6 +192,10 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--load", "{corrupt}"], r"--load .*corrupt\.h5: not a run folder or a readable"),
     (["--data_h5", "{tiny}", "--cpu-devices", "2"], r"--cpu-devices 2 only applies to --strategy mirrored"),
     (["--data_h5", "{tiny}", "--strategy", "multiworker"], r"reads the cluster from \$TF_CONFIG, which is not set"),
+    (["--data_h5", "{tiny}", "--skipval", "--lrpolicy", "valstep"], r"valstep steps on the validation loss"),
+    (["--data_h5", "{tiny}", "--warmup", "5", "-E", "5"], r"--warmup 5 must be at least 0 and fewer than the 5"),
+    (["--data_h5", "{tiny}", "--warmup", "1", "--lrpolicy", "step"], r"--warmup works with --lrpolicy constant"),
+    (["--data_h5", "{tiny}", "--coords_frame", "cm"], r"argument --coords_frame: invalid choice: 'cm'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, bad_files, capsys, flags, message):
     flags = [flag.format(**bad_files) for flag in flags]
