@@ -3,16 +3,21 @@
 
     python reproduce.py            # a CPU budget of about 15 minutes
     python reproduce.py --full     # the paper's epochs (hours on a CPU)
+    python reproduce.py --only coordconv_classification --splits quadrant --seeds 21 22 23
 
 For classification, rendering and regression it trains the CoordConv model
-and its convolutional baseline on the uniform and the quadrant split, then
-writes results/table.md and PNG figures under results/. Runs live in
-results/runs/<task>_<split>_<arch>; rerunning resumes them where they stopped.
+and its convolutional baseline on the uniform and the quadrant split, over
+several seeds, then writes results/table.md (per row: how many seeds
+generalise, and the median), results/results.json (every seed's figures) and
+PNG figures under results/. Runs live in
+results/runs/<task>_<split>_<arch>_seed<S>; rerunning resumes them where they stopped.
 """
 
+import argparse
 import dataclasses
 import json
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,8 +48,14 @@ class Experiment:
     epochs: int  # the default CPU budget
     full_flags: tuple  # the paper's epochs and LR schedule (experiment_logs.sh)
     paper: str  # the paper's figure or claim for this row
-    seeds: int = 1  # init-sensitive models: train this many seeds, report the best, as a sweep would
+    seeds: int = 1  # seeds 0..N-1 unless --seeds names others
     schedule: tuple = ()  # the default budget's LR schedule: its few epochs end on a lower LR
+
+
+# A seed generalises when its final val figure reaches these: the paper's
+# "perfect generalization", with room for one pixel's worth of rounding.
+GENERALISES = {"classification": lambda v: v >= 0.999, "rendering": lambda v: v >= 0.99,
+               "regression": lambda v: v <= 0.5}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,16 +65,34 @@ class Result:
     split: str
     runs: tuple
 
-    @property
-    def best(self) -> dict:
-        """The run with the best validation figure, like the best run of a sweep; ties go to the better final val."""
-        sign = 1 if self.task.best_mode == "max" else -1
-        return max(self.runs, key=lambda run: (sign * run["best_val"]["value"],
-                                               sign * metric_value(self.experiment, run, "val")))
+    def values(self, part: str) -> list:
+        return [metric_value(self.experiment, run, part) for run in self.runs]
 
     @property
-    def task(self):
-        return train.tasks.TASK_OF_ARCH[self.experiment.arch]
+    def median_run(self) -> dict:
+        """The run whose final val figure is the median (the lower middle one for an even count)."""
+        ranked = sorted(self.runs, key=lambda run: metric_value(self.experiment, run, "val"))
+        return ranked[(len(ranked) - 1) // 2]
+
+    @property
+    def generalising(self) -> int:
+        return sum(map(GENERALISES[self.experiment.task], self.values("val")))
+
+    def as_json(self) -> dict:
+        experiment = self.experiment
+        return {"task": experiment.task, "split": self.split, "model": experiment.model, "arch": experiment.arch,
+                "params": self.runs[0]["params"], "metric": self.runs[0]["best_val"]["metric"],
+                "seeds_generalising": self.generalising,
+                "median": {part: statistics.median(self.values(part)) for part in ("train", "val")},
+                "seeds": [seed_json(experiment, run) for run in self.runs]}
+
+
+def seed_json(experiment, run) -> dict:
+    value = metric_value(experiment, run, "val")
+    return {"seed": run["seed"], "train": metric_value(experiment, run, "train"), "val": value,
+            "generalises": bool(GENERALISES[experiment.task](value)),
+            "best_val": run["best_val"]["value"], "best_epoch": run["best_val"]["epoch"],
+            "wall_time_s": run["wall_time_s"], "output": run["output"]}
 
 
 EXPERIMENTS = (
@@ -102,17 +131,32 @@ def parse_args(argv=None):
                         help="multiply the default budget's epochs (e.g. 0.1 for a smoke test)")
     parser.add_argument("--results", default="results", help="output folder")
     parser.add_argument("--data-dir", default="data", help="folder of the Not-so-Clevr .h5 files")
-    parser.add_argument("--only", nargs="+", choices=sorted({e.task for e in EXPERIMENTS}),
-                        help="run only these tasks")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", metavar="TASK_OR_ARCH", type=task_or_arch,
+                        help=f"run only these tasks or archs, of: {', '.join(ONLY_CHOICES)}")
+    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=SPLITS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S",
+                        help="train every chosen row with these seeds (default: seeds 0, 1, 2 for the "
+                             "CoordConv and regression rows, seed 0 for the deconv rows)")
     return parser.parse_args(argv)
+
+
+ONLY_CHOICES = tuple(dict.fromkeys([e.task for e in EXPERIMENTS] + [e.arch for e in EXPERIMENTS]))
+
+
+def task_or_arch(text: str) -> str:
+    if text not in ONLY_CHOICES:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a task nor an arch of the table; "
+                                         f"choose from {', '.join(ONLY_CHOICES)}")
+    return text
 
 
 def train_argv(experiment, split, seed, args) -> list:
     epochs = ("-E", str(max(1, round(experiment.epochs * args.epochs_scale))))
     budget = experiment.full_flags if args.full else (*epochs, *experiment.schedule)
+    plotted = split == "quadrant" and experiment.task != "regression"  # the prediction figure reads these
     return ["--arch", experiment.arch, "--data_h5", str(data_path(args, split)), "--seed", str(seed),
-            "--quiet", "--output", str(run_dir(args, experiment, split, seed)), *experiment.flags, *budget]
+            "--quiet", "--output", str(run_dir(args, experiment, split, seed)),
+            "--evaluation_h5", "val" if plotted else "none", *experiment.flags, *budget]
 
 
 def data_path(args, split) -> Path:
@@ -135,21 +179,24 @@ def clear_if_stale(out: Path, argv: list):
 
 
 def ensure_data(args):
-    missing = [split for split in SPLITS if not data_path(args, split).exists()]
+    missing = [split for split in args.splits if not data_path(args, split).exists()]
     if missing:
         generator.main(["--out-dir", args.data_dir, "--splits", *missing])
 
 
 def run_all(args) -> list:
-    chosen = [e for e in EXPERIMENTS if not args.only or e.task in args.only]
-    jobs = [(e, s) for s in SPLITS for e in chosen]
+    chosen = [e for e in EXPERIMENTS if not args.only or e.task in args.only or e.arch in args.only]
+    jobs = [(e, split, seed) for split in args.splits for e in chosen for seed in seeds_of(e, args)]
     progress = keras.utils.Progbar(len(jobs), unit_name="run")
-    results = []
-    for done, (experiment, split) in enumerate(jobs):
-        runs = tuple(train_one(experiment, split, args.seed + offset, args) for offset in range(experiment.seeds))
-        results.append(Result(experiment, split, runs))
+    runs = {}
+    for done, (experiment, split, seed) in enumerate(jobs):
+        runs.setdefault((experiment, split), []).append(train_one(experiment, split, seed, args))
         progress.update(done + 1)
-    return results
+    return [Result(experiment, split, tuple(seed_runs)) for (experiment, split), seed_runs in runs.items()]
+
+
+def seeds_of(experiment, args) -> list:
+    return args.seeds if args.seeds is not None else list(range(experiment.seeds))
 
 
 def train_one(experiment, split, seed, args) -> dict:
@@ -173,38 +220,46 @@ def formatted(experiment, value) -> str:
 
 
 def table(results) -> str:
-    header = ("| task | split | model | params | train | val | best val (epoch) | time to best | paper |\n"
-              "|---|---|---|---:|---:|---:|---:|---:|---|\n")
+    header = ("| task | split | model | params | seeds generalising | train (median) | val (median) | "
+              "val (min–max) | best val, median (epoch) | paper |\n"
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---|\n")
     rows = "\n".join(table_row(result) for result in results)
-    return header + rows + f"\n\nThe paper's headline: {ABSTRACT_CLAIM}.\n" + seeds_note(results)
+    return (header + rows + f"\n\n{GENERALISES_NOTE}\n\nThe paper's headline: {ABSTRACT_CLAIM}.\n"
+            + seeds_note(results))
+
+
+GENERALISES_NOTE = ("A seed generalises when its final val figure is at least 99.9% accuracy, at least 0.99 IoU, "
+                    "or at most 0.5 px error; figures are each seed's last epoch, not its best.")
 
 
 def table_row(result) -> str:
-    experiment, metrics = result.experiment, result.best
-    best = metrics["best_val"]
-    seeds = f", best of {experiment.seeds} seeds" if experiment.seeds > 1 else ""
+    experiment = result.experiment
+    val, best = result.values("val"), [run["best_val"] for run in result.runs]
+    best_median = statistics.median(b["value"] for b in best)
+    epochs = statistics.median(b["epoch"] for b in best)
     cells = [f"{experiment.task} ({METRIC_LABEL[experiment.task]})", result.split,
-             f"{experiment.model} (`{experiment.arch}`{seeds})", f"{metrics['params']:,}",
-             formatted(experiment, metric_value(experiment, metrics, "train")),
-             formatted(experiment, metric_value(experiment, metrics, "val")),
-             f"{formatted(experiment, best['value'])} ({best['epoch']})", f"{best['time_s']:.0f} s", experiment.paper]
+             f"{experiment.model} (`{experiment.arch}`)", f"{result.runs[0]['params']:,}",
+             f"{result.generalising} of {len(result.runs)}",
+             formatted(experiment, statistics.median(result.values("train"))),
+             formatted(experiment, statistics.median(val)),
+             f"{formatted(experiment, min(val))}–{formatted(experiment, max(val))}",
+             f"{formatted(experiment, best_median)} ({epochs:g})", experiment.paper]
     return "| " + " | ".join(cells) + " |"
 
 
 def seeds_note(results) -> str:
-    """Every seed's figures for the rows that report the best of several, so the spread is on record."""
+    """Every seed's figures, so the spread is on record."""
     lines = [f"- {r.experiment.model} {r.experiment.task}, {r.split}: "
              + "; ".join(f"seed {run['seed']} val {formatted(r.experiment, metric_value(r.experiment, run, 'val'))}"
-                         f" (best {formatted(r.experiment, run['best_val']['value'])})" for run in r.runs)
-             for r in results if len(r.runs) > 1]
-    if not lines:
-        return ""
-    return "\nEvery seed of the best-of-N rows (final val, best val):\n\n" + "\n".join(lines) + "\n"
+                         f" (best {formatted(r.experiment, run['best_val']['value'])}, epoch "
+                         f"{run['best_val']['epoch']})" for run in r.runs)
+             for r in results]
+    return "\nEvery seed (final val; best val and its epoch):\n\n" + "\n".join(lines) + "\n"
 
 
 def plot_splits(args, path: Path):
-    figure, axes = plt.subplots(1, 2, figsize=(8, 4))
-    for axis, split in zip(axes, SPLITS):
+    figure, axes = plt.subplots(1, len(args.splits), figsize=(4 * len(args.splits), 4), squeeze=False)
+    for axis, split in zip(axes[0], args.splits):
         with h5py.File(data_path(args, split), "r") as h5:
             for part, colour in (("train", "tab:blue"), ("val", "tab:orange")):
                 x, y = h5[f"{part}_locations"][()].T
@@ -214,32 +269,39 @@ def plot_splits(args, path: Path):
     save(figure, path)
 
 
-def plot_accuracy_vs_time(results, path: Path):
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
-    for axis, split in zip(axes, SPLITS):
-        for result in results:
-            if result.experiment.task == "classification" and result.split == split:
-                history = result.best["history"]
-                times = [float(row["time_s"]) for row in history]
-                accuracy = [100 * float(row["val_accuracy"]) for row in history]
-                axis.plot(times, accuracy, marker="o", label=result.experiment.model)
+def plot_accuracy_vs_time(results, splits, path: Path):
+    """Every seed's validation accuracy against wall time, from the pre-training evaluation on."""
+    figure, axes = plt.subplots(1, len(splits), figsize=(4.5 * len(splits), 3.5), sharey=True, squeeze=False)
+    for axis, split in zip(axes[0], splits):
+        rows = [r for r in results if r.experiment.task == "classification" and r.split == split]
+        for colour, result in zip(("tab:blue", "tab:orange", "tab:green"), rows):
+            for index, run in enumerate(result.runs):
+                times, accuracy = accuracy_curve(run)
+                axis.plot(times, accuracy, marker="o", markersize=3, color=colour, alpha=0.8,
+                          label=f"{result.experiment.model} ({len(result.runs)} seeds)" if index == 0 else None)
         axis.set(title=f"classification, {split} split", xlabel="wall time (s)", ylim=(-3, 103))
         axis.legend()
-    axes[0].set_ylabel("validation accuracy (%)")
+    axes[0, 0].set_ylabel("validation accuracy (%)")
     save(figure, path)
 
 
+def accuracy_curve(run) -> tuple:
+    initial = [(0.0, 100 * run["initial"]["val"]["accuracy"])] if run.get("initial") else []
+    points = initial + [(float(row["time_s"]), 100 * float(row["val_accuracy"])) for row in run["history"]]
+    return tuple(zip(*points))
+
+
 def plot_quadrant_predictions(args, results, path: Path, columns=6):
-    """Targets and each model's output on held-out quadrant examples."""
-    runs = [(r.experiment, r.best) for r in results
+    """Targets and each model's output (its median seed) on held-out quadrant examples."""
+    runs = [(r.experiment, r.median_run) for r in results
             if r.split == "quadrant" and r.experiment.task in ("classification", "rendering")]
     with h5py.File(data_path(args, "quadrant"), "r") as h5:
         picks = np.linspace(0, len(h5["val_locations"]) - 1, columns).astype(int)
         rows = [("target one-hot", h5["val_onehots"][()][picks]), ("target square", h5["val_imagegray"][()][picks])]
     for experiment, metrics in runs:
-        with h5py.File(Path(metrics["output"]) / "predictions.h5", "r") as h5:
-            key = "val_pred" if "val_pred" in h5 else "val_image"
-            rows.append((f"{experiment.model} {experiment.task}", as_picture(experiment, h5[key][()][picks])))
+        with h5py.File(metrics["evaluation_h5"], "r") as h5:
+            rows.append((f"{experiment.model} {experiment.task}, seed {metrics['seed']}",
+                         as_picture(experiment, h5["logits_val"][()][picks])))
     figure, axes = plt.subplots(len(rows), columns, figsize=(1.6 * columns, 1.6 * len(rows)))
     for row, (label, images) in enumerate(rows):
         for column in range(columns):
@@ -254,9 +316,7 @@ def as_picture(experiment, logits):
     """Softmax heatmaps for classification, sigmoid images for rendering."""
     if experiment.task == "rendering":
         return 1 / (1 + np.exp(-logits))
-    flat = logits.reshape(len(logits), -1)
-    flat = np.exp(flat - flat.max(axis=1, keepdims=True))
-    return (flat / flat.sum(axis=1, keepdims=True)).reshape(logits.shape)
+    return train.pixel_softmax(logits)
 
 
 def save(figure, path: Path):
@@ -272,11 +332,13 @@ def main(argv=None):
     results = run_all(args)
     out = Path(args.results)
     (out / "table.md").write_text(table(results))
+    train.write_json(out / "results.json", {"rows": [result.as_json() for result in results]})
     plot_splits(args, out / "splits.png")
     if any(r.experiment.task == "classification" for r in results):
-        plot_accuracy_vs_time(results, out / "classification_accuracy_vs_time.png")
-    plot_quadrant_predictions(args, results, out / "quadrant_predictions.png")
-    print(f"\nwrote {out / 'table.md'} and figures in {time.perf_counter() - start:.0f} s\n")
+        plot_accuracy_vs_time(results, args.splits, out / "classification_accuracy_vs_time.png")
+    if "quadrant" in args.splits and any(r.experiment.task != "regression" for r in results):
+        plot_quadrant_predictions(args, results, out / "quadrant_predictions.png")
+    print(f"\nwrote {out / 'table.md'}, {out / 'results.json'} and figures in {time.perf_counter() - start:.0f} s\n")
     print((out / "table.md").read_text())
 
 

@@ -1,6 +1,7 @@
 """reproduce.py and the sweep scripts, on tiny data and one-epoch budgets."""
 
 import csv
+import json
 import re
 import subprocess
 
@@ -9,6 +10,7 @@ import pytest
 
 import reproduce
 from conftest import ROOT
+from util import run_cli
 
 PAPER_SWEEP_SIZES = {"deconv_classification": 324, "coordconv_classification": 6, "conv_regression": 9,
                      "coordconv_regression": 2, "deconv_rendering": 648, "coordconv_rendering": 8}
@@ -69,11 +71,30 @@ def test_reproduce_with_a_tiny_budget_writes_every_row_and_figure(tmp_path, tiny
     assert len(rows) == len(reproduce.EXPERIMENTS) * 2
     for experiment in reproduce.EXPERIMENTS:
         for split in reproduce.SPLITS:
-            assert any(f"`{experiment.arch}`" in row and f"| {split} |" in row for row in rows)
-    multi_seed = [e for e in reproduce.EXPERIMENTS if e.seeds > 1]
+            row = next(row for row in rows if f"`{experiment.arch}`" in row and f"| {split} |" in row)
+            assert re.search(rf"\| \d of {experiment.seeds} \|", row)
     seed_lines = [line for line in (tmp_path / "table.md").read_text().splitlines() if line.startswith("- ")]
-    assert len(seed_lines) == 2 * len(multi_seed)
-    assert all(line.count("seed ") == experiment.seeds for line, experiment in zip(seed_lines, multi_seed * 2))
+    assert [line.count("seed ") for line in seed_lines] == [e.seeds for e in reproduce.EXPERIMENTS] * 2
     for name in ("splits.png", "classification_accuracy_vs_time.png", "quadrant_predictions.png"):
         image = plt.imread(tmp_path / name)
         assert image.ndim == 3 and min(image.shape[:2]) > 100 and image.std() > 0
+
+
+def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(tmp_path, tiny_data_dir):
+    reproduce.main(["--epochs-scale", "0.01", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir),
+                    "--only", "coordconv_classification", "regression", "--splits", "quadrant",
+                    "--seeds", "21", "22"])
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert [(row["arch"], row["split"]) for row in rows] == [
+        ("coordconv_classification", "quadrant"), ("coordconv_regressor", "quadrant"), ("conv_regressor", "quadrant")]
+    for row in rows:
+        assert [seed["seed"] for seed in row["seeds"]] == [21, 22]
+        assert row["seeds_generalising"] == sum(seed["generalises"] for seed in row["seeds"])
+        assert {"train", "val", "best_val", "best_epoch", "wall_time_s"} <= set(row["seeds"][0])
+        assert row["median"]["val"] == pytest.approx(sorted(s["val"] for s in row["seeds"])[0] / 2
+                                                     + sorted(s["val"] for s in row["seeds"])[1] / 2)
+
+
+def test_only_rejects_a_name_that_is_neither_task_nor_arch(capsys):
+    assert run_cli(reproduce.main, ["--only", "segmentation"]) == 2
+    assert "'segmentation' is neither a task nor an arch" in capsys.readouterr().err
