@@ -391,7 +391,7 @@ def paper_outputs(task, outputs) -> dict:
     if logits.ndim == 4:
         if "softmax" in task.losses:
             arrays["prob"] = pixel_softmax(logits)
-        arrays["pixelwise_prob"] = 1 / (1 + np.exp(-logits))
+        arrays["pixelwise_prob"] = np.exp(-np.logaddexp(0.0, -logits))  # the sigmoid, without overflow
     if isinstance(outputs, dict):
         arrays["center_logits"] = outputs["center"]
         arrays["center_prob"] = pixel_softmax(outputs["center"])
