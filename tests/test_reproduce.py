@@ -8,6 +8,7 @@ import subprocess
 import matplotlib.pyplot as plt
 import pytest
 
+import ablation
 import reproduce
 from conftest import ROOT
 from util import run_cli
@@ -98,3 +99,17 @@ def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(t
 def test_only_rejects_a_name_that_is_neither_task_nor_arch(capsys):
     assert run_cli(reproduce.main, ["--only", "segmentation"]) == 2
     assert "'segmentation' is neither a task nor an arch" in capsys.readouterr().err
+
+
+def test_ablation_runs_its_recipes_and_counts_the_misses(tmp_path, tiny_data_dir):
+    ablation.main(["--recipes", "paper", "with_r", "--seeds", "3", "--epochs", "1", "--results", str(tmp_path),
+                   "--data-dir", str(tiny_data_dir)])
+    saved = json.loads((tmp_path / "ablation.json").read_text())
+    assert [recipe["recipe"] for recipe in saved["recipes"]] == ["paper", "with_r"]
+    for run in saved["runs"]:
+        assert run["seed"] == 3 and run["generalises"] == (run["val"] >= 0.999)
+        assert run["misses"] == round((1 - run["val"]) * 16)
+        assert run["misses_one_pixel"] <= run["misses"]
+    assert sum(line.startswith("| ") for line in (tmp_path / "ablation.md").read_text().splitlines()) == 3
+    config = json.loads((tmp_path / "ablation" / "with_r_seed3" / "config.json").read_text())
+    assert config["with_r"] and config["lr"] == 0.005 and config["l2"] == 0.001
