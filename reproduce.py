@@ -18,13 +18,16 @@ import dataclasses
 import json
 import shutil
 import statistics
+import os
 import sys
 import time
 from pathlib import Path
 
-import h5py
-import keras
-import matplotlib
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no I0000 lines
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

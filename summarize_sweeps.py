@@ -8,11 +8,14 @@ A sweep is the folder experiment_logs.sh gave it: <results>/<sweep>_<split>/<run
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
-from tasks import TASK_OF_ARCH
-from util import CliError, Parser, run_cli
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no I0000 lines
+
+from tasks import TASK_OF_ARCH  # noqa: E402
+from util import CliError, Parser, run_cli  # noqa: E402
 
 CONFIG_COLUMNS = ("arch", "lr", "l2", "channel_mul", "filter_size", "minibatch", "loss", "epochs")
 

@@ -17,14 +17,17 @@ import sys
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no I0000 lines
 
-import datasets
-import model_builders
-import tasks
-from util import CliError, atomic_h5, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import datasets  # noqa: E402
+import model_builders  # noqa: E402
+import tasks  # noqa: E402
+from util import (CliError, atomic_h5, optimizer_from_flags, positive, require_arch, run_cli,  # noqa: E402
+                  standard_parser)
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
@@ -174,8 +177,9 @@ def learning_rate(args, steps_per_epoch: int):
 
 def build_model(args, task, loss, steps_per_epoch):
     spec = model_builders.Spec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
-                               l2=args.l2, no_softmax=args.no_softmax, regressor_variant=regressor_variant(args.data_h5),
-                               with_r=args.with_r, init_scale=args.init_scale, coords_frame=args.coords_frame)
+                               l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
+                               regressor_variant=regressor_variant(args.data_h5),
+                               init_scale=args.init_scale, coords_frame=args.coords_frame)
     model = model_builders.build(args.arch, spec)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)

@@ -14,23 +14,26 @@ mode-collapse figures per epoch (see gan_metrics.py). Rerunning into the same
 folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
+import os
 import sys
 from pathlib import Path
 
-import keras
-import matplotlib
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no I0000 lines
+
+import keras  # noqa: E402
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-import datasets
-import gan_metrics
-import model_builders
-from train import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,
+import datasets  # noqa: E402
+import gan_metrics  # noqa: E402
+import model_builders  # noqa: E402
+from train import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
                    start_from_snapshot, write_config, write_json)
-from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser
+from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser  # noqa: E402
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}

@@ -6,6 +6,7 @@ import re
 import subprocess
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 import ablation
@@ -101,15 +102,23 @@ def test_only_rejects_a_name_that_is_neither_task_nor_arch(capsys):
     assert "'segmentation' is neither a task nor an arch" in capsys.readouterr().err
 
 
-def test_ablation_runs_its_recipes_and_counts_the_misses(tmp_path, tiny_data_dir):
-    ablation.main(["--recipes", "paper", "with_r", "--seeds", "3", "--epochs", "1", "--results", str(tmp_path),
-                   "--data-dir", str(tiny_data_dir)])
+def test_ablation_runs_its_recipes_adds_to_earlier_calls_and_counts_the_misses(tmp_path, tiny_data_dir):
+    for recipe in ("with_r", "paper"):
+        ablation.main(["--recipes", recipe, "--seeds", "3", "--epochs", "1", "--results", str(tmp_path),
+                       "--data-dir", str(tiny_data_dir)])
     saved = json.loads((tmp_path / "ablation.json").read_text())
     assert [recipe["recipe"] for recipe in saved["recipes"]] == ["paper", "with_r"]
-    for run in saved["runs"]:
+    for run, recipe in zip(saved["runs"], saved["recipes"]):
         assert run["seed"] == 3 and run["generalises"] == (run["val"] >= 0.999)
-        assert run["misses"] == round((1 - run["val"]) * 16)
-        assert run["misses_one_pixel"] <= run["misses"]
+        assert recipe["misses"] == round((1 - run["val"]) * 16) >= recipe["misses_one_pixel"]
+        assert len(recipe["max_abs_offset_px"]) == 1
     assert sum(line.startswith("| ") for line in (tmp_path / "ablation.md").read_text().splitlines()) == 3
     config = json.loads((tmp_path / "ablation" / "with_r_seed3" / "config.json").read_text())
     assert config["with_r"] and config["lr"] == 0.005 and config["l2"] == 0.001
+
+
+def test_peak_offset_finds_the_sub_pixel_vertex_of_a_parabola():
+    columns = np.arange(64)
+    profiles = np.stack([-(columns - 10.3) ** 2, -(columns - 40.0) ** 2, -(columns - 62.6) ** 2])
+    offsets = ablation.peak_offset(profiles, np.array([10, 41, 62]))
+    np.testing.assert_allclose(offsets, [0.3, -1.0, 0.6], atol=1e-9)
