@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no I0000 lines
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
 
 from tasks import TASK_OF_ARCH  # noqa: E402
 from util import CliError, Parser, run_cli  # noqa: E402
