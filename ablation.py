@@ -42,6 +42,7 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "l2_0": ("no weight decay (0.001)", ("--l2", "0")),
     "l2_0.01": ("weight decay 0.01 (0.001)", ("--l2", "0.01")),
     "init_0.5": ("he_normal std ×0.5", ("--init_scale", "0.5")),
+    "init_0.25": ("he_normal std ×0.25", ("--init_scale", "0.25")),
     "init_0.5_cosine": ("he_normal std ×0.5, 1 warm-up epoch, cosine to 0",
                         ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1")),
     "with_r": ("with the radius channel", ("--with_r",)),
@@ -96,7 +97,8 @@ def first_perfect_epoch(history: list) -> dict:
 
 
 def val_errors(recipe: str, seed: int, args) -> dict:
-    """Where the final model's val peaks fall: the misses, those one pixel off, and the sub-pixel
+    """Where the final model's val peaks fall: the misses, those on a neighbouring pixel (diagonals
+    included), how deep into the held-out quadrant their targets lie, and the sub-pixel
     offset of each peak from its target along x and y (a parabola through the argmax and its two
     neighbours, on the target's row and column); an offset beyond 0.5 px is a miss.
     """
@@ -108,12 +110,14 @@ def val_errors(recipe: str, seed: int, args) -> dict:
     examples = np.arange(len(logits))
     flat_index = logits.reshape(len(logits), -1).argmax(axis=1)
     dy, dx = flat_index // logits.shape[2] - y, flat_index % logits.shape[2] - x
-    missed = (dx != 0) | (dy != 0)
-    offset_x = peak_offset(logits[examples, y, :], x)
-    offset_y = peak_offset(logits[examples, :, x], y)
-    return {"misses": int(missed.sum()), "misses_one_pixel": int((missed & (abs(dx) + abs(dy) == 1)).sum()),
-            "mean_abs_offset_px": float(np.mean(np.abs(np.concatenate([offset_x, offset_y])))),
-            "max_abs_offset_px": float(np.max(np.abs(np.concatenate([offset_x, offset_y]))))}
+    distance = np.hypot(dx, dy)
+    missed = distance > 0
+    depth = np.minimum(x, y) - reproduce.generator.IMAGE_SIZE // 2  # pixels into the held-out quadrant (x, y > 32)
+    offsets = np.abs(np.concatenate([peak_offset(logits[examples, y, :], x), peak_offset(logits[examples, :, x], y)]))
+    return {"misses": int(missed.sum()), "misses_one_pixel": int((np.maximum(abs(dx), abs(dy)) == 1).sum()),
+            "largest_miss_px": float(distance.max()),
+            "missed_depth_px": depth[missed].tolist(), "mean_depth_px": float(depth.mean()),
+            "mean_abs_offset_px": float(offsets.mean()), "max_abs_offset_px": float(offsets.max())}
 
 
 def peak_offset(profiles: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -135,25 +139,32 @@ def summary(recipe: str, runs: list, args) -> dict:
             "min_val": min(run["val"] for run in runs),
             "reached_100": len(reached), "median_first_100_s": statistics.median(reached) if reached else None,
             "misses": sum(e["misses"] for e in errors), "misses_one_pixel": sum(e["misses_one_pixel"] for e in errors),
+            "largest_miss_px": max(e["largest_miss_px"] for e in errors),
+            "missed_depth_px": median_or_none([d for e in errors for d in e["missed_depth_px"]]),
+            "mean_depth_px": errors[0]["mean_depth_px"],
             "mean_abs_offset_px": [round(e["mean_abs_offset_px"], 3) for e in errors],
             "max_abs_offset_px": [round(e["max_abs_offset_px"], 2) for e in errors]}
 
 
+def median_or_none(values: list):
+    return statistics.median(values) if values else None
+
+
 def table(summaries: list, epochs: int) -> str:
     header = (f"| recipe | flags | seeds | seeds generalising at epoch {epochs} | final val, median (min) | "
-              "seeds ever at 100% | median time to first 100% | val misses one pixel off | "
-              "largest peak offset per seed (px) |\n"
-              "|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+              "seeds ever at 100% | median time to first 100% | val misses: one pixel off / all | "
+              "largest miss | median depth of missed targets |\n"
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     rows = [f"| {s['change']} | `{s['flags'] or '—'}` | {len(s['seeds'])} | {s['generalising']} | "
             f"{100 * s['median_val']:.1f}% ({100 * s['min_val']:.1f}%) | {s['reached_100']} | "
-            f"{seconds(s['median_first_100_s'])} | "
-            f"{s['misses_one_pixel']} of {s['misses']} | {', '.join(f'{v:.2f}' for v in s['max_abs_offset_px'])} |"
-            for s in summaries]
+            f"{quantity(s['median_first_100_s'], 's')} | "
+            f"{s['misses_one_pixel']} / {s['misses']} | {s['largest_miss_px']:.1f} px | "
+            f"{quantity(s['missed_depth_px'], 'px')} |" for s in summaries]
     return header + "\n".join(rows) + "\n"
 
 
-def seconds(value) -> str:
-    return "—" if value is None else f"{value:.0f} s"
+def quantity(value, unit: str) -> str:
+    return "—" if value is None else f"{value:.0f} {unit}"
 
 
 def recorded_runs(path: Path, epochs: int) -> list:
