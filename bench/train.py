@@ -24,7 +24,7 @@ import train  # noqa: E402
 from util import positive  # noqa: E402
 
 ARCHS = ("coordconv_classification", "deconv_classification")
-FLAGS = "-mb 16 -L 0.005 --opt adam -mul 1"  # reproduce.py's CoordConv classification flags
+FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1 --init_scale 0.5"  # the seed-robust recipe, constant LR
 
 
 class EpochClock(keras.callbacks.Callback):
