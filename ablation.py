@@ -152,15 +152,21 @@ def median_or_none(values: list):
 
 def table(summaries: list, epochs: int) -> str:
     header = (f"| recipe | flags | seeds | seeds generalising at epoch {epochs} | final val, median (min) | "
-              "seeds ever at 100% | median time to first 100% | val misses: one pixel off / all | "
-              "largest miss | median depth of missed targets |\n"
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+              "seeds ever at 100% | median time to first 100% | val misses: on a neighbouring pixel / all | "
+              "largest miss | median depth of missed targets | mean peak offset per seed |\n"
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
     rows = [f"| {s['change']} | `{s['flags'] or '—'}` | {len(s['seeds'])} | {s['generalising']} | "
             f"{100 * s['median_val']:.1f}% ({100 * s['min_val']:.1f}%) | {s['reached_100']} | "
             f"{quantity(s['median_first_100_s'], 's')} | "
             f"{s['misses_one_pixel']} / {s['misses']} | {s['largest_miss_px']:.1f} px | "
-            f"{quantity(s['missed_depth_px'], 'px')} |" for s in summaries]
-    return header + "\n".join(rows) + "\n"
+            f"{quantity(s['missed_depth_px'], 'px')} | {', '.join(f'{v:.2f}' for v in s['mean_abs_offset_px'])} px |"
+            for s in summaries]
+    return header + "\n".join(rows) + "\n\n" + TABLE_NOTE.format(depth=summaries[0]["mean_depth_px"])
+
+
+TABLE_NOTE = ("Depth: pixels into the held-out quadrant (min(x, y) − 32; val targets average {depth:.1f}). Peak "
+              "offset: how far the peak of the logits along the target's row and column lies from the target, "
+              "in pixels (a parabola through the argmax and its neighbours); beyond 0.5 px the argmax misses.\n")
 
 
 def quantity(value, unit: str) -> str:
