@@ -97,9 +97,17 @@ def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(t
                                                      + sorted(s["val"] for s in row["seeds"])[1] / 2)
 
 
-def test_only_rejects_a_name_that_is_neither_task_nor_arch(capsys):
-    assert run_cli(reproduce.main, ["--only", "segmentation"]) == 2
-    assert "'segmentation' is neither a task nor an arch" in capsys.readouterr().err
+@pytest.mark.parametrize("flags, message", [
+    (["--only", "segmentation"], r"'segmentation' is neither a task nor an arch of the table; choose from "
+                                 r"classification, .*coordconv_classification"),
+    (["--seeds", "1", "two"], r"argument --seeds: invalid int value: 'two'"),
+    (["--splits", "diagonal"], r"argument --splits: invalid choice: 'diagonal' \(choose from '?uniform'?, '?quadrant'?\)"),
+])
+def test_bad_reproduce_flags_are_one_line_and_write_nothing(tmp_path, capsys, flags, message):
+    assert run_cli(reproduce.main, [*flags, "--results", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and re.search(message, error), error
+    assert not (tmp_path / "out").exists()
 
 
 def test_ablation_runs_its_recipes_adds_to_earlier_calls_and_counts_the_misses(tmp_path, tiny_data_dir):
