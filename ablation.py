@@ -2,7 +2,8 @@
 """The seed study: which recipes make CoordConv classification hold the held-out quadrant for every seed.
 
     python ablation.py                                   # every recipe over seeds 0-4
-    python ablation.py --recipes paper low_init --seeds 0 1 2 --epochs 8
+    python ablation.py --recipes paper init_0.5 --seeds 0 1 2 --epochs 8
+    python ablation.py --table-only                      # the table again, from the recorded runs
 
 Each recipe is `coordconv_classification` on `rectangle_4_quadrant.h5` with
 the paper's README flags plus its own; a seed generalises when its final val
@@ -28,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import reproduce  # noqa: E402
 import train  # noqa: E402
-from util import Parser, positive, run_cli  # noqa: E402
+from util import CliError, Parser, positive, run_cli  # noqa: E402
 
 PAPER_FLAGS = ("--arch", "coordconv_classification", "-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001",
                "-mul", "1")
@@ -59,6 +60,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", "-E", type=positive(int), default=8)
     parser.add_argument("--results", default="results", help="output folder")
     parser.add_argument("--data-dir", default="data", help="folder of the Not-so-Clevr .h5 files")
+    parser.add_argument("--table-only", action="store_true",
+                        help="train nothing: rewrite the table from the runs ablation.json records")
     return parser.parse_args(argv)
 
 
@@ -192,8 +195,11 @@ def main(argv=None):
     args = parse_args(argv)
     reproduce.ensure_data(reproduce.parse_args(["--data-dir", args.data_dir, "--splits", "quadrant"]))
     out = Path(args.results)
-    new = [run_one(recipe, seed, args) for recipe in args.recipes for seed in args.seeds]
+    new = [] if args.table_only else [run_one(recipe, seed, args) for recipe in args.recipes for seed in args.seeds]
     runs = merged(recorded_runs(out / "ablation.json", args.epochs), new)
+    if not runs:
+        raise CliError(f"{out / 'ablation.json'} records no runs of {args.epochs} epochs: "
+                       "run ablation.py without --table-only first")
     summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
     train.write_json(out / "ablation.json", {"epochs": args.epochs, "recipes": summaries,
                                              "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})

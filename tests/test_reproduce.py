@@ -121,6 +121,10 @@ def test_ablation_runs_its_recipes_adds_to_earlier_calls_and_counts_the_misses(t
         assert recipe["misses"] == round((1 - run["val"]) * 16) >= recipe["misses_one_pixel"]
         assert len(recipe["max_abs_offset_px"]) == 1
     assert sum(line.startswith("| ") for line in (tmp_path / "ablation.md").read_text().splitlines()) == 3
+    table = (tmp_path / "ablation.md").read_text()
+    ablation.main(["--table-only", "--epochs", "1", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])
+    assert (tmp_path / "ablation.md").read_text() == table
+    assert run_cli(ablation.main, ["--table-only", "--epochs", "2", "--results", str(tmp_path)]) == 2
     config = json.loads((tmp_path / "ablation" / "with_r_seed3" / "config.json").read_text())
     assert config["with_r"] and config["lr"] == 0.005 and config["l2"] == 0.001
 
