@@ -286,14 +286,19 @@ def plot_accuracy_vs_time(results, splits, path: Path):
     for axis, split in zip(axes[0], splits):
         rows = [r for r in results if r.experiment.task == "classification" and r.split == split]
         for colour, result in zip(("tab:blue", "tab:orange", "tab:green"), rows):
+            label = f"{result.experiment.model} ({plural(len(result.runs), 'seed')})"
             for index, run in enumerate(result.runs):
                 times, accuracy = accuracy_curve(run)
                 axis.plot(times, accuracy, marker="o", markersize=3, color=colour, alpha=0.8,
-                          label=f"{result.experiment.model} ({len(result.runs)} seeds)" if index == 0 else None)
+                          label=label if index == 0 else None)
         axis.set(title=f"classification, {split} split", xlabel="wall time (s)", ylim=(-3, 103))
         axis.legend()
     axes[0, 0].set_ylabel("validation accuracy (%)")
     save(figure, path)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def accuracy_curve(run) -> tuple:
