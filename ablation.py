@@ -81,7 +81,7 @@ def run_dir(recipe: str, seed: int, args) -> Path:
 
 def run_one(recipe: str, seed: int, args) -> dict:
     argv = train_argv(recipe, seed, args)
-    reproduce.clear_if_stale(Path(argv[argv.index("--output") + 1]), argv)
+    reproduce.clear_if_stale(run_dir(recipe, seed, args), argv)
     keras.backend.clear_session()
     metrics = train.main(argv)
     value = metrics["final"]["val"]["accuracy"]
@@ -140,7 +140,7 @@ def summary(recipe: str, runs: list, args) -> dict:
             "seeds": [run["seed"] for run in runs], "generalising": sum(run["generalises"] for run in runs),
             "median_val": statistics.median(run["val"] for run in runs),
             "min_val": min(run["val"] for run in runs),
-            "reached_100": len(reached), "median_first_100_s": statistics.median(reached) if reached else None,
+            "reached_100": len(reached), "median_first_100_s": median_or_none(reached),
             "misses": sum(e["misses"] for e in errors), "misses_one_pixel": sum(e["misses_one_pixel"] for e in errors),
             "largest_miss_px": max(e["largest_miss_px"] for e in errors),
             "missed_depth_px": median_or_none([d for e in errors for d in e["missed_depth_px"]]),
