@@ -1,14 +1,23 @@
 """CoordConv layers (Liu et al., NeurIPS 2018) as Keras 3 layers.
 
 `AddCoords` appends coordinate channels to a feature map; `CoordConv` is a
-convolution that sees those channels. The coordinate grid is a constant, so a
-CoordConv costs what a convolution with 2 (or 3) more input channels costs.
+convolution that sees those channels.
 
 Conventions (fixing the paper's code, which divides by the wrong axis):
 - channel `x` varies along the last spatial axis (width), `y` along the one
   before it (height), `z` along depth; each spans exactly [-1, 1] over its
   own axis, whatever the other axes' lengths;
 - `r = sqrt(x² + y² [+ z²])`, the distance from the centre: [0, √rank].
+
+Cost: a convolution is linear in its input channels, so
+`conv([x, coords], W) = conv(x, W_x) + conv(coords, W_c)`, and the second
+term does not depend on the batch. `CoordConv` computes it once per call for
+a single example and adds it, broadcast, as a per-position bias: the batch
+is convolved over its own channels only, as by a plain convolution. Without
+`r`, each coordinate channel is a line along one axis and constant along the
+others, so its term is a product of one small matrix per axis (see
+`_separable_coordinate_term`); `r` is convolved directly. The kernel keeps
+the layout (k, ..., C + coordinate channels, F) of the plain concatenation.
 """
 
 import keras
@@ -28,17 +37,21 @@ def coordinate_grid(spatial_shape: tuple, with_r: bool) -> np.ndarray:
     return np.stack(channels, axis=-1)
 
 
+def coordinate_line(size, dtype):
+    """`size` points spanning [-1, 1]; `size` may be known only at run time."""
+    step = 2.0 / ops.cast(ops.maximum(size - 1, 1), dtype)
+    return ops.cast(ops.arange(size), dtype) * step - 1.0
+
+
 def _dynamic_coordinate_grid(spatial_shape, with_r, dtype):
     """The same grid as `coordinate_grid`, for sizes known only at run time."""
     rank = len(spatial_shape)
     channels = []
     for axis in reversed(range(rank)):
-        n = spatial_shape[axis]
-        step = 2.0 / ops.cast(ops.maximum(n - 1, 1), dtype)
-        line = ops.cast(ops.arange(n), dtype) * step - 1.0
         line_shape = [1] * rank
         line_shape[axis] = -1
-        channels.append(ops.broadcast_to(ops.reshape(line, line_shape), spatial_shape))
+        line = ops.reshape(coordinate_line(spatial_shape[axis], dtype), line_shape)
+        channels.append(ops.broadcast_to(line, spatial_shape))
     if with_r:
         channels.append(ops.sqrt(sum(ops.square(c) for c in channels)))
     return ops.stack(channels, axis=-1)
@@ -56,9 +69,15 @@ def _standardize_data_format(data_format):
 class BaseAddCoords(keras.layers.Layer):
     """Appends coordinate channels; the rank-generic logic of AddCoords1D/2D/3D.
 
+    Masks pass through unchanged: the coordinates add channels, not steps.
+
     Args:
         spatial_shape: the input's spatial size, one int per axis in the
-            input's axis order, or all None to read it from the input.
+            input's axis order, or all None to read it from the input. A
+            declared size is checked against every input: a different size
+            is a `ValueError` (in a graph traced with unknown sizes, the
+            same message comes as `tf.errors.InvalidArgumentError`, the only
+            error a running graph can raise).
         with_r: also append the radius channel.
         skiptile: as in the paper. When False and `spatial_shape` is given,
             a (batch, 1, ..., 1, channels) input is first tiled to
@@ -76,6 +95,7 @@ class BaseAddCoords(keras.layers.Layer):
         self.skiptile = bool(skiptile)
         self.data_format = _standardize_data_format(data_format)
         self.coord_channels = self.rank + int(self.with_r)
+        self.supports_masking = True
 
     def _validated_spatial_shape(self, spatial_shape):
         given = [d for d in spatial_shape if d is not None]
@@ -115,43 +135,78 @@ class BaseAddCoords(keras.layers.Layer):
                 f"skiptile=False tiles a size-1 spatial input to {self.spatial_shape}; "
                 f"received shape {tuple(input_shape)}. Pass skiptile=True for feature maps."
             )
-        if not self.tiles and self.spatial_shape is not None:
-            for got, want in zip(spatial, self.spatial_shape):
-                if got is not None and got != want:
-                    raise ValueError(
-                        f"Input spatial shape {tuple(spatial)} disagrees with "
-                        f"{dict(zip(self.dim_names, self.spatial_shape))}"
-                    )
+        if not self.tiles and None not in spatial:
+            self._check_declared_size(spatial)
         super().build(input_shape)
 
-    def call(self, inputs):
-        axes = self._spatial_axes()
+    def _size_message(self, received: str) -> str:
+        declared = dict(zip(self.dim_names, self.spatial_shape))
+        return f"{self.name} was declared for spatial shape {self.spatial_shape} ({declared}); received {received}"
+
+    def _check_declared_size(self, spatial):
+        if self.spatial_shape is not None and tuple(spatial) != self.spatial_shape:
+            raise ValueError(self._size_message(f"spatial shape {tuple(spatial)}"))
+
+    def guarded(self, coordinates, inputs):
+        """`coordinates`, made from the declared size, once `inputs` is known to have that size.
+
+        A static size is checked now. A size known only when a TensorFlow
+        graph runs is checked through a factor of 1 (NaN on a mismatch, which
+        `check_numerics` reports with the message): a data dependency, which
+        graph optimisation cannot move after the ops that use the coordinates,
+        as it can a bare assertion.
+        """
+        if self.tiles or self.spatial_shape is None:
+            return coordinates
+        static = [inputs.shape[a] for a in self._spatial_axes()]
+        if None not in static:
+            self._check_declared_size(static)
+            return coordinates
+        import tensorflow as tf  # sizes unknown while tracing happen only in TensorFlow graphs
+
+        received = tf.gather(tf.shape(inputs), self._spatial_axes())
+        matches = tf.reduce_all(tf.equal(received, tf.constant(self.spatial_shape, received.dtype)))
+        factor = tf.where(matches, 1.0, float("nan"))
+        message = self._size_message("another spatial shape while the graph ran")
+        return coordinates * tf.cast(tf.debugging.check_numerics(factor, message), coordinates.dtype)
+
+    def spatial_size(self, inputs) -> list:
+        """The output's spatial size: ints where known while tracing, scalar tensors otherwise."""
         if self.tiles:
-            multiples = [1] * len(inputs.shape)
-            for axis, size in zip(axes, self.spatial_shape):
-                multiples[axis] = size
-            inputs = ops.tile(inputs, multiples)
-        grid = self._grid_for(inputs, axes)
+            return list(self.spatial_shape)
+        static = [inputs.shape[a] for a in self._spatial_axes()]
+        if None not in static:
+            return static
+        # Never the declared size here: graph optimisation would infer from it that the input has that size
+        # and fold away the check in `guarded`.
+        dynamic = ops.shape(inputs)
+        return [dynamic[a] for a in self._spatial_axes()]
+
+    def grid(self, spatial) -> "keras.KerasTensor":
+        """The coordinate channels for one example: (1, *spatial, channels) in the layer's data format."""
+        if all(isinstance(d, int) for d in spatial):
+            grid = ops.convert_to_tensor(coordinate_grid(tuple(spatial), self.with_r), dtype=self.compute_dtype)
+        else:
+            grid = _dynamic_coordinate_grid(spatial, self.with_r, self.compute_dtype)
+        if self.data_format == "channels_first":
+            grid = ops.moveaxis(grid, -1, 0)
+        return ops.expand_dims(grid, 0)
+
+    def tile(self, inputs):
+        """A (batch, 1, ..., 1, C) input repeated over the declared spatial shape."""
+        multiples = [1] * len(inputs.shape)
+        for axis, size in zip(self._spatial_axes(), self.spatial_shape):
+            multiples[axis] = size
+        return ops.tile(inputs, multiples)
+
+    def call(self, inputs):
+        if self.tiles:
+            inputs = self.tile(inputs)
+        grid = self.guarded(self.grid(self.spatial_size(inputs)), inputs)
         target_shape = list(ops.shape(inputs))
         target_shape[self.channel_axis] = self.coord_channels
         grid = ops.broadcast_to(grid, target_shape)
         return ops.concatenate([inputs, grid], axis=self.channel_axis)
-
-    def _grid_for(self, inputs, axes):
-        """The grid with a leading batch axis of 1, in the layer's data format."""
-        static = [inputs.shape[a] for a in axes]
-        if self.spatial_shape is not None and None in static:
-            static = list(self.spatial_shape)
-        if None in static:
-            dynamic = [ops.shape(inputs)[a] for a in axes]
-            grid = _dynamic_coordinate_grid(dynamic, self.with_r, self.compute_dtype)
-        else:
-            grid = ops.convert_to_tensor(
-                coordinate_grid(tuple(static), self.with_r), dtype=self.compute_dtype
-            )
-        if self.data_format == "channels_first":
-            grid = ops.moveaxis(grid, -1, 0)
-        return ops.expand_dims(grid, 0)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
@@ -249,24 +304,65 @@ AddCoords = AddCoords2D
 _ADD_COORDS_BY_RANK = {1: AddCoords1D, 2: AddCoords2D, 3: AddCoords3D}
 
 
-class _CoordConvMixin:
-    """Turns a Keras ConvND into a CoordConvND: coordinates in, then the conv.
+def _patch_matrix(profile, tap_reader):
+    """(outputs, taps) matrix: what each kernel tap reads at each output position of a 1D signal.
 
-    It takes every argument of the convolution it extends, plus `with_r`.
+    `tap_reader` convolves a (1, n, 1) signal with a (k, ..., k) identity
+    kernel using the layer's own strides, padding and dilation along one
+    axis, so the backend's padding rules are followed exactly; zero where a
+    tap reads padding.
+    """
+    return tap_reader(ops.reshape(profile, (1, -1, 1)))[0]
+
+
+def _separable_coordinate_term(patches, kernel):
+    """Sum over coordinate channels c of the convolution of a separable channel with kernel[..., c, :].
+
+    patches[c][a] is the (outputs_a, taps_a) patch matrix of channel c's
+    profile along axis a (its line on its own axis, ones elsewhere); kernel
+    is (*taps, channels, filters). One small contraction per axis, then one
+    matrix product over the first axis for every channel at once.
+    Returns (*outputs, filters).
+    """
+    rank = len(patches[0])
+    reduced = []
+    for channel, channel_patches in enumerate(patches):
+        weights = kernel[..., channel, :]
+        for axis in reversed(range(1, rank)):
+            weights = ops.moveaxis(ops.tensordot(channel_patches[axis], weights, [[1], [axis]]), 0, axis)
+        reduced.append(weights)  # (taps_0, outputs_1, ..., filters)
+    first_axis = ops.concatenate([channel_patches[0] for channel_patches in patches], axis=1)
+    stacked = ops.concatenate(reduced, axis=0)
+    trailing = ops.shape(stacked)[1:]
+    flat = ops.matmul(first_axis, ops.reshape(stacked, (ops.shape(stacked)[0], -1)))
+    return ops.reshape(flat, (ops.shape(first_axis)[0], *trailing))
+
+
+class _CoordConvMixin:
+    """Turns a Keras ConvND into a CoordConvND: the convolution of the input plus its coordinates.
+
+    It takes every argument of the convolution it extends, plus `with_r`,
+    `coord_shape` and `skiptile` (see the faces' docstrings). The result is
+    the convolution of the concatenation, computed as the module docstring
+    says, or by the concatenation itself where a group would mix data and
+    coordinate channels (`groups > 1`).
     """
 
-    def __init__(self, *args, with_r=False, coord_shape=None, **kwargs):
+    transposed = False
+
+    def __init__(self, *args, with_r=False, coord_shape=None, skiptile=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.with_r = bool(with_r)
-        add_coords = _ADD_COORDS_BY_RANK[self.rank]
-        self.add_coords = add_coords(
+        self.skiptile = bool(skiptile)
+        self.add_coords = _ADD_COORDS_BY_RANK[self.rank](
             *(coord_shape or (None,) * self.rank),
             with_r=self.with_r,
-            skiptile=True,
+            skiptile=self.skiptile,
             data_format=self.data_format,
             dtype=self.dtype_policy,
-            name="add_coords",
+            name=f"{self.name}_add_coords",
         )
+        self.coord_shape = self.add_coords.spatial_shape
 
     def build(self, input_shape):
         self.add_coords.build(input_shape)
@@ -277,18 +373,111 @@ class _CoordConvMixin:
         )
 
     def call(self, inputs):
-        return super().call(self.add_coords(inputs))
+        if getattr(self, "groups", 1) != 1:  # a group would mix data and coordinate channels
+            return super().call(self.add_coords(inputs))
+        data_kernel, coord_kernel = self._split_kernel(self.kernel)
+        outputs = ops.add(self._data_term(inputs, data_kernel), self._coordinate_term(inputs, coord_kernel))
+        return outputs if self.activation is None else self.activation(outputs)
+
+    def _split_kernel(self, kernel):
+        """(data part, coordinate part as (*taps, coordinate channels, filters))."""
+        channels = self.add_coords.coord_channels
+        if self.transposed:  # Keras keeps (*taps, filters, input channels)
+            return kernel[..., :-channels], ops.moveaxis(kernel[..., -channels:], -1, -2)
+        return kernel[..., :-channels, :], kernel[..., -channels:, :]
+
+    def _data_term(self, inputs, kernel):
+        if not self.add_coords.tiles:
+            return self._convolve(inputs, kernel)
+        if self.transposed or any(k != 1 for k in self.kernel_size):
+            return self._convolve(self.add_coords.tile(inputs), kernel)
+        # Every output of a 1x1 convolution over a tiled vector sees that vector: a dense layer.
+        vectors = ops.reshape(inputs, (-1, kernel.shape[-2]))
+        dense = ops.matmul(vectors, ops.reshape(kernel, (kernel.shape[-2], self.filters)))
+        return ops.reshape(dense, self._broadcastable_shape(-1))
+
+    def _broadcastable_shape(self, batch):
+        if self.data_format == "channels_last":
+            return (batch,) + (1,) * self.rank + (self.filters,)
+        return (batch, self.filters) + (1,) * self.rank
+
+    def _coordinate_term(self, inputs, kernel):
+        """The coordinates' share of the output for one example, bias included: (1, *outputs, filters)."""
+        spatial = self.add_coords.spatial_size(inputs)
+        if self.with_r:  # r is not separable: convolve the grid of one example
+            conv_kernel = ops.moveaxis(kernel, -1, -2) if self.transposed else kernel
+            term = self._convolve(self.add_coords.grid(spatial), conv_kernel)
+        else:
+            term = self._separable_term(spatial, kernel)
+        if self.use_bias:
+            term = ops.add(term, ops.reshape(self.bias, self._broadcastable_shape(1)))
+        return self.add_coords.guarded(term, inputs)
+
+    def _separable_term(self, spatial, kernel):
+        lines = [coordinate_line(size, self.compute_dtype) for size in spatial]
+        ones = [ops.ones_like(line) for line in lines]
+        patches = []
+        for channel in range(self.rank):  # x runs along the last axis, y the one before, z the first
+            along = self.rank - 1 - channel
+            patches.append([
+                _patch_matrix(lines[axis] if axis == along else ones[axis], self._tap_reader(axis))
+                for axis in range(self.rank)
+            ])
+        term = ops.expand_dims(_separable_coordinate_term(patches, kernel), 0)
+        return term if self.data_format == "channels_last" else ops.moveaxis(term, -1, 1)
+
+    def _tap_reader(self, axis):
+        """A 1D convolution with an identity kernel and this layer's geometry along `axis`."""
+        taps = self.kernel_size[axis]
+        identity = ops.eye(taps, dtype=self.compute_dtype)
+        geometry = {"strides": self.strides[axis], "dilation_rate": self.dilation_rate[axis],
+                    "data_format": "channels_last"}
+        if self.transposed:
+            output_padding = None if self.output_padding is None else self.output_padding[axis]
+            return lambda signal: ops.conv_transpose(signal, identity[:, :, None], padding=self.padding,
+                                                     output_padding=output_padding, **geometry)
+        if self.padding == "causal":
+            left_pad = [[0, 0], [self.dilation_rate[axis] * (taps - 1), 0], [0, 0]]
+            return lambda signal: ops.conv(ops.pad(signal, left_pad), identity[:, None, :], padding="valid",
+                                           **geometry)
+        return lambda signal: ops.conv(signal, identity[:, None, :], padding=self.padding, **geometry)
+
+    def _convolve(self, inputs, kernel):
+        """The layer's convolution without bias or activation."""
+        if self.transposed:
+            return ops.conv_transpose(inputs, kernel, strides=list(self.strides), padding=self.padding,
+                                      output_padding=self.output_padding, dilation_rate=self.dilation_rate,
+                                      data_format=self.data_format)
+        if self.padding == "causal":
+            return ops.conv(ops.pad(inputs, self._compute_causal_padding()), kernel, strides=list(self.strides),
+                            padding="valid", dilation_rate=self.dilation_rate, data_format=self.data_format)
+        return self.convolution_op(inputs, kernel)
 
     def compute_output_shape(self, input_shape):
         return super().compute_output_shape(self.add_coords.compute_output_shape(input_shape))
 
     def get_config(self):
-        return {**super().get_config(), "with_r": self.with_r}
+        return {**super().get_config(), "with_r": self.with_r, "coord_shape": self.coord_shape,
+                "skiptile": self.skiptile}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class CoordConv1D(_CoordConvMixin, keras.layers.Conv1D):
     """`keras.layers.Conv1D` over the input plus its `x` (and `r`) channel.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 1 int, the window length.
+        strides, padding, data_format, dilation_rate, groups, activation,
+            use_bias, and the initializers, regularizers and constraints:
+            as `keras.layers.Conv1D` ("causal" padding included).
+        with_r: also convolve the radius channel `r = |x|`.
+        coord_shape: (steps,) the layer accepts, or None for any length.
+        skiptile: False tiles a (batch, 1, channels) input to `coord_shape`
+            first, as `AddCoords1D(skiptile=False)`.
+
+    Input shape: (batch, steps, channels) for channels_last.
+    Output shape: (batch, new_steps, filters).
 
     Example:
         >>> CoordConv1D(4, 3, padding="same")(np.zeros((2, 10, 3))).shape
@@ -300,15 +489,47 @@ class CoordConv1D(_CoordConvMixin, keras.layers.Conv1D):
 class CoordConv2D(_CoordConvMixin, keras.layers.Conv2D):
     """`keras.layers.Conv2D` over the input plus its `x`, `y` (and `r`) channels.
 
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 2 ints, the window's height and width.
+        strides, padding, data_format, dilation_rate, groups, activation,
+            use_bias, and the initializers, regularizers and constraints:
+            as `keras.layers.Conv2D`.
+        with_r: also convolve the radius channel `r = sqrt(x² + y²)`.
+        coord_shape: (height, width) the layer accepts, or None for any.
+        skiptile: False tiles a (batch, 1, 1, channels) input to
+            `coord_shape` first, as `AddCoords2D(skiptile=False)`: the
+            paper's CoordConv painter in one layer, where a 1x1 kernel is
+            computed as a dense layer on the vector.
+
+    Input shape: (batch, height, width, channels) for channels_last.
+    Output shape: (batch, new_height, new_width, filters).
+
     Example:
         >>> CoordConv2D(8, 3, padding="same", with_r=True)(np.zeros((2, 14, 6, 3))).shape
         TensorShape([2, 14, 6, 8])
+        >>> CoordConv2D(8, 1, coord_shape=(64, 64), skiptile=False)(np.zeros((2, 1, 1, 5))).shape
+        TensorShape([2, 64, 64, 8])
     """
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class CoordConv3D(_CoordConvMixin, keras.layers.Conv3D):
     """`keras.layers.Conv3D` over the input plus its `x`, `y`, `z` (and `r`) channels.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 3 ints, the window's depth, height, width.
+        strides, padding, data_format, dilation_rate, groups, activation,
+            use_bias, and the initializers, regularizers and constraints:
+            as `keras.layers.Conv3D`.
+        with_r: also convolve the radius channel `r = sqrt(x² + y² + z²)`.
+        coord_shape: (depth, height, width) the layer accepts, or None.
+        skiptile: False tiles a (batch, 1, 1, 1, channels) input to
+            `coord_shape` first, as `AddCoords3D(skiptile=False)`.
+
+    Input shape: (batch, depth, height, width, channels) for channels_last.
+    Output shape: (batch, new_depth, new_height, new_width, filters).
 
     Example:
         >>> CoordConv3D(4, 3, padding="same")(np.zeros((1, 4, 5, 6, 2))).shape
@@ -320,10 +541,26 @@ class CoordConv3D(_CoordConvMixin, keras.layers.Conv3D):
 class CoordConv2DTranspose(_CoordConvMixin, keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose` over the input plus its coordinate channels.
 
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 2 ints, the window's height and width.
+        strides, padding, output_padding, data_format, dilation_rate,
+            activation, use_bias, and the initializers, regularizers and
+            constraints: as `keras.layers.Conv2DTranspose`.
+        with_r: also convolve the radius channel `r = sqrt(x² + y²)`.
+        coord_shape: (height, width) of the input, or None for any.
+        skiptile: False tiles a (batch, 1, 1, channels) input to
+            `coord_shape` first.
+
+    Input shape: (batch, height, width, channels) for channels_last.
+    Output shape: (batch, new_height, new_width, filters).
+
     Example:
         >>> CoordConv2DTranspose(4, 3, strides=2, padding="same")(np.zeros((2, 8, 8, 3))).shape
         TensorShape([2, 16, 16, 4])
     """
+
+    transposed = True
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -331,7 +568,8 @@ class CoordConv(CoordConv2D):
     """The paper's name and constructor: `CoordConv(x_dim, y_dim, with_r, *conv_args)`.
 
     `x_dim`, `y_dim` fix the spatial size the layer accepts (None: any size);
-    the remaining arguments are those of `keras.layers.Conv2D`.
+    the remaining arguments are those of `CoordConv2D` (`keras.layers.Conv2D`
+    plus `skiptile`).
 
     Example:
         >>> CoordConv(64, 64, False, 32, 1)(np.zeros((2, 64, 64, 3))).shape
@@ -343,4 +581,6 @@ class CoordConv(CoordConv2D):
         self.x_dim, self.y_dim = x_dim, y_dim
 
     def get_config(self):
-        return {**super().get_config(), "x_dim": self.x_dim, "y_dim": self.y_dim}
+        config = {**super().get_config(), "x_dim": self.x_dim, "y_dim": self.y_dim}
+        del config["coord_shape"]  # x_dim and y_dim say it in the paper's words
+        return config

@@ -111,6 +111,7 @@ def all_layers():
         CoordConv1D(3, 2, with_r=True), CoordConv2D(3, 3, strides=2, padding="same"),
         CoordConv3D(2, 1, data_format="channels_first"), CoordConv2DTranspose(3, 3, strides=2),
         CoordConv(64, 64, True, 8, 1, activation="relu"),
+        CoordConv2D(4, 3, coord_shape=(5, 5)), CoordConv2D(4, 1, coord_shape=(8, 6), skiptile=False, with_r=True),
     ]
 
 
@@ -190,5 +191,151 @@ def test_bad_arguments_name_the_received_value(make, message):
     (CoordConv(8, 8, False, 2, 1), (2, 6, 8, 3)),
 ])
 def test_rank_or_size_mismatch_is_a_value_error(layer, shape):
-    with pytest.raises(ValueError, match=r"Received shape|disagrees|expected"):
+    with pytest.raises(ValueError, match=r"Received shape|declared for spatial shape|expected"):
         layer(np.zeros(shape, "float32"))
+
+
+def concatenation_form(layer):
+    """The same convolution over explicitly concatenated AddCoords channels, sharing `layer`'s weights."""
+    config = {k: v for k, v in layer.get_config().items()
+              if k not in ("with_r", "coord_shape", "skiptile", "x_dim", "y_dim", "name")}
+    plain_conv = next(c for c in type(layer).__mro__ if c.__module__.startswith("keras."))
+    add_coords = ADD_COORDS[layer.rank](*(layer.coord_shape or (None,) * layer.rank), with_r=layer.with_r,
+                                        skiptile=layer.skiptile, data_format=layer.data_format)
+    conv = plain_conv.from_config(config)
+    return add_coords, conv
+
+
+def outputs_and_gradients(forward, x, weights, cotangent_seed=1):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = forward(x)
+        cotangent = tf.random.stateless_normal(tf.shape(out), [cotangent_seed, 0], dtype=out.dtype)
+        loss = tf.reduce_sum(out * cotangent)
+    return [out, *tape.gradient(loss, [x, *weights])]
+
+
+SPLIT_CASES = [  # (layer, spatial input size, input channels)
+    (CoordConv1D(4, 3, padding="same"), (9,), 3),
+    (CoordConv1D(4, 3, padding="causal", dilation_rate=2, with_r=True), (9,), 3),
+    (CoordConv1D(4, 2, strides=2, padding="valid"), (9,), 2),
+    (CoordConv2D(5, 3, padding="same"), (14, 6), 3),
+    (CoordConv2D(5, 3, strides=2, padding="same"), (7, 10), 3),
+    (CoordConv2D(5, (3, 2), strides=(2, 3), padding="valid", with_r=True), (9, 11), 2),
+    (CoordConv2D(5, 3, dilation_rate=2, padding="same"), (9, 8), 3),
+    (CoordConv2D(5, 5, strides=2, padding="same", activation="relu"), (8, 8), 4),
+    (CoordConv2D(6, 3, padding="same", groups=2), (6, 6), 4),  # 4 + 2 channels in 2 groups: the fallback
+    (CoordConv2D(5, 1, coord_shape=(6, 7), skiptile=False), (1, 1), 4),
+    (CoordConv2D(5, 3, coord_shape=(6, 7), skiptile=False, padding="same", with_r=True), (1, 1), 4),
+    (CoordConv2D(5, 3, padding="same", use_bias=False), (5, 5), 2),
+    (CoordConv3D(3, 3, padding="same"), (3, 4, 5), 2),
+    (CoordConv3D(3, (2, 3, 1), strides=(1, 2, 1), padding="valid", with_r=True), (4, 5, 3), 2),
+    (CoordConv2DTranspose(4, 3, strides=2, padding="same"), (5, 7), 3),
+    (CoordConv2DTranspose(4, 3, strides=2, padding="valid", output_padding=1), (4, 6), 3),
+    (CoordConv2DTranspose(4, 4, strides=2, padding="same", with_r=True), (6, 5), 3),
+    (CoordConv(6, 6, False, 4, 3, padding="same"), (6, 6), 3),
+]
+
+
+def assert_split_form_equals_concatenation(layer, x, tolerance=1e-5):
+    """Outputs and gradients (input, kernel, bias) of `layer` against the concatenation with the same weights."""
+    keras.utils.set_random_seed(0)
+    layer(x)
+    add_coords, conv = concatenation_form(layer)
+    conv.build(add_coords.compute_output_shape(x.shape))
+    conv.set_weights([np.random.default_rng(1).normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    layer.set_weights(conv.get_weights())
+    ours = outputs_and_gradients(layer, x, layer.trainable_weights)
+    concatenated = outputs_and_gradients(lambda t: conv(add_coords(t)), x, conv.trainable_weights)
+    for got, want in zip(ours, concatenated):
+        np.testing.assert_allclose(np.asarray(got, "float32"), np.asarray(want, "float32"),
+                                   rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("layer, spatial, channels", SPLIT_CASES, ids=lambda v: str(v) if isinstance(v, tuple) else None)
+def test_split_form_equals_the_concatenation_with_gradients(layer, spatial, channels):
+    assert_split_form_equals_concatenation(layer, random_batch(spatial, channels, batch=3))
+
+
+@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="TensorFlow runs channels_first convs on a GPU only")
+@pytest.mark.parametrize("layer", [CoordConv2D(5, 3, strides=2, padding="same", data_format="channels_first"),
+                                   CoordConv2D(5, 3, padding="same", with_r=True, data_format="channels_first"),
+                                   CoordConv2DTranspose(4, 3, strides=2, padding="same", data_format="channels_first")])
+def test_split_form_channels_first(layer):
+    assert_split_form_equals_concatenation(layer, random_batch((7, 10), 3, batch=3, data_format="channels_first"))
+
+
+@pytest.mark.parametrize("layer", [CoordConv2D(5, 3, strides=2, padding="same"),
+                                   CoordConv2D(5, 1, coord_shape=(6, 7), skiptile=False, with_r=True)])
+def test_split_form_in_mixed_precision(layer):
+    keras.mixed_precision.set_global_policy("mixed_float16")  # conftest restores float32
+    layer = type(layer).from_config({**layer.get_config(), "dtype": "mixed_float16"})
+    assert layer.compute_dtype == "float16"
+    assert_split_form_equals_concatenation(layer, random_batch((7, 10) if layer.skiptile else (1, 1), 3),
+                                           tolerance=2e-2)
+
+
+@pytest.mark.parametrize("with_r", [False, True])
+def test_split_form_with_sizes_known_only_at_run_time(with_r):
+    layer = CoordConv2D(4, 3, strides=2, padding="same", with_r=with_r)
+    layer.build((None, None, None, 3))
+    add_coords, conv = concatenation_form(layer)
+    conv.build((None, None, None, 3 + 2 + with_r))
+    conv.set_weights(layer.get_weights())
+    traced = tf.function(layer, input_signature=[tf.TensorSpec([None, None, None, 3])])
+    for spatial in [(9, 6), (4, 13)]:
+        x = random_batch(spatial)
+        np.testing.assert_allclose(traced(x), conv(add_coords(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_tiled_painter_layer_equals_addcoords_then_conv():
+    vector = random_batch((1, 1), channels=4)
+    layer = CoordConv2D(8, 1, coord_shape=(16, 12), skiptile=False, activation="relu")
+    plain = keras.layers.Conv2D(8, 1, activation="relu")
+    tiled = AddCoords(16, 12, skiptile=False)(vector)
+    plain(tiled)
+    layer(vector)
+    layer.set_weights(plain.get_weights())
+    assert layer.count_params() == plain.count_params() == (4 + 2) * 8 + 8
+    np.testing.assert_allclose(layer(vector), plain(tiled), rtol=1e-5, atol=1e-5)
+
+
+def declared_five_by_five_models():
+    inputs = keras.Input((None, None, 2))
+    yield keras.Model(inputs, AddCoords2D(5, 5, skiptile=True)(inputs))
+    yield keras.Model(inputs, CoordConv(5, 5, False, 3, 3, padding="same")(inputs))
+
+
+@pytest.mark.parametrize("model", declared_five_by_five_models(), ids=["AddCoords2D", "CoordConv"])
+def test_a_declared_size_refuses_other_sizes_eager_and_traced(model):
+    seven, five = random_batch((7, 7), 2), random_batch((5, 5), 2)
+    message = r"declared for spatial shape \(5, 5\).*received spatial shape \(7, 7\)"
+    with pytest.raises(ValueError, match=message):
+        model(seven)
+    with pytest.raises(ValueError, match=message):
+        model.predict(seven, verbose=0)  # traced first at 7x7: the sizes are static
+    assert model.predict(five, verbose=0).shape[1:3] == (5, 5)
+
+
+@pytest.mark.parametrize("model", declared_five_by_five_models(), ids=["AddCoords2D", "CoordConv"])
+def test_a_declared_size_is_checked_when_a_graph_with_unknown_sizes_runs(model):
+    """predict retraces with unknown sizes after a second shape: the check then runs inside the graph."""
+    assert model.predict(random_batch((5, 5), 2), verbose=0).shape[1:3] == (5, 5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"declared for spatial shape \(5, 5\)"):
+        model.predict(random_batch((7, 7), 2), verbose=0)
+
+
+def test_add_coords_passes_masks_through(recwarn):
+    tokens = np.array([[3, 1, 0, 0], [2, 0, 0, 0]])
+    inputs = keras.Input((4,), dtype="int32")
+    embedded = keras.layers.Embedding(5, 3, mask_zero=True)(inputs)
+    with_coords = AddCoords1D(with_r=True)(embedded)
+    assert with_coords.shape == (None, 4, 5)
+    pooled = keras.layers.GlobalAveragePooling1D()(with_coords)
+    model = keras.Model(inputs, pooled)
+    coords = reference_coords((4,), True)
+    embeddings = model.layers[1].embeddings.numpy()
+    expected = [np.concatenate([embeddings[row[row > 0]], coords[row > 0]], -1).mean(0) for row in tokens]
+    np.testing.assert_allclose(model(tokens), expected, atol=1e-6)
+    assert not [w for w in recwarn if "mask" in str(w.message)]
