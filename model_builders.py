@@ -14,7 +14,7 @@ import dataclasses
 import keras
 from keras import layers
 
-from CoordConv import AddCoords, CoordConv
+from CoordConv import CoordConv, CoordConv2D
 
 IMAGE_SIZE = 64
 
@@ -80,10 +80,21 @@ def deconv_painter(x, spec):
     return layers.Conv2DTranspose(1, spec.fs, 2, padding="same", name="logits", **spec.conv_kwargs())(x)
 
 
+def tiled_coordconv(x, width, image_shape, spec, with_r=False):
+    """The paper's AddCoords(skiptile=False) then a 1x1 conv with ReLU, as one exact, cheaper layer.
+
+    Same function and parameters: the (batch, 1, 1, C) vector's share of the
+    1x1 conv is a dense layer, broadcast over the image, not a conv over C
+    channels tiled to every pixel.
+    """
+    return CoordConv2D(width, 1, coord_shape=image_shape, skiptile=False, with_r=with_r, activation="relu",
+                       **spec.conv_kwargs())(x)
+
+
 def coordconv_painter(x, spec, mul):
     """Tile the coordinates, add the coordinate channels, then 1x1 convs."""
-    x = AddCoords(spec.x_dim, spec.y_dim, with_r=spec.with_r, skiptile=False)(x)
-    return conv_stack(x, [32 * mul, 32 * mul, 64 * mul, 64 * mul, 1], 1, spec)
+    x = tiled_coordconv(x, 32 * mul, (spec.x_dim, spec.y_dim), spec, spec.with_r)
+    return conv_stack(x, [32 * mul, 64 * mul, 64 * mul, 1], 1, spec)
 
 
 def onehot_to_image(x, spec):
@@ -171,8 +182,8 @@ def upsample_coordconv_coords(spec):
 def coordconv_regressor(spec):
     """One-hot image -> coordinates: AddCoords, linear convs, global max. 906 params."""
     inputs = image_input(spec)
-    x = AddCoords(spec.x_dim, spec.y_dim, with_r=spec.with_r, skiptile=True)(inputs)
-    for kernel_size, width in [(1, 8), (1, 8), (1, 8), (3, 8), (3, 2)]:
+    x = CoordConv(spec.x_dim, spec.y_dim, spec.with_r, 8, 1, padding="same", **spec.conv_kwargs())(inputs)
+    for kernel_size, width in [(1, 8), (1, 8), (3, 8), (3, 2)]:
         x = conv(x, width, kernel_size, spec)
     return keras.Model(inputs, layers.GlobalMaxPooling2D()(x), name="coordconv_regressor")
 
@@ -235,9 +246,9 @@ def coordconv_generator(z_dim, image_shape, spec):
     """
     height, width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
-    x = AddCoords(height, width, with_r=False, skiptile=False)(layers.Reshape((1, 1, z_dim))(z))
-    x = conv_stack(x, [8 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH],
-                   1, spec, final_activation="relu")
+    x = tiled_coordconv(layers.Reshape((1, 1, z_dim))(z), 8 * DCGAN_WIDTH, (height, width), spec)
+    x = conv_stack(x, [4 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH], 1, spec,
+                   final_activation="relu")
     x = conv_stack(x, [DCGAN_WIDTH, DCGAN_WIDTH], 3, spec, final_activation="relu")
     images = conv(x, channels, 1, spec, activation="tanh")
     return keras.Model(z, images, name="coordconv_generator")
@@ -265,8 +276,8 @@ def discriminator(image_shape, add_coords):
     4,318,337 params for RGB without coordinates.
     """
     images = keras.Input(image_shape, name="images")
-    x = AddCoords(skiptile=True)(images) if add_coords else images
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(DCGAN_WIDTH, 5, 2, padding="same")(x))
+    first_conv = CoordConv2D if add_coords else layers.Conv2D
+    x = layers.LeakyReLU(0.2)(first_conv(DCGAN_WIDTH, 5, 2, padding="same")(images))
     for filters in (2 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 8 * DCGAN_WIDTH):
         x = layers.LeakyReLU(0.2)(batch_norm()(layers.Conv2D(filters, 5, 2, padding="same")(x)))
     features = layers.Flatten(name="features")(x)
