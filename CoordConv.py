@@ -13,11 +13,9 @@ Cost: a convolution is linear in its input channels, so
 `conv([x, coords], W) = conv(x, W_x) + conv(coords, W_c)`, and the second
 term does not depend on the batch. `CoordConv` computes it once per call for
 a single example and adds it, broadcast, as a per-position bias: the batch
-is convolved over its own channels only, as by a plain convolution. Without
-`r`, each coordinate channel is a line along one axis and constant along the
-others, so its term is a product of one small matrix per axis (see
-`_separable_coordinate_term`); `r` is convolved directly. The kernel keeps
-the layout (k, ..., C + coordinate channels, F) of the plain concatenation.
+is convolved over its own channels only, as by a plain convolution. The
+kernel keeps the layout (k, ..., C + coordinate channels, F) of the
+concatenation, so models saved before load and compute the same.
 """
 
 import keras
@@ -37,12 +35,6 @@ def coordinate_grid(spatial_shape: tuple, with_r: bool) -> np.ndarray:
     return np.stack(channels, axis=-1)
 
 
-def coordinate_line(size, dtype):
-    """`size` points spanning [-1, 1]; `size` may be known only at run time."""
-    step = 2.0 / ops.cast(ops.maximum(size - 1, 1), dtype)
-    return ops.cast(ops.arange(size), dtype) * step - 1.0
-
-
 def _dynamic_coordinate_grid(spatial_shape, with_r, dtype):
     """The same grid as `coordinate_grid`, for sizes known only at run time."""
     rank = len(spatial_shape)
@@ -50,8 +42,9 @@ def _dynamic_coordinate_grid(spatial_shape, with_r, dtype):
     for axis in reversed(range(rank)):
         line_shape = [1] * rank
         line_shape[axis] = -1
-        line = ops.reshape(coordinate_line(spatial_shape[axis], dtype), line_shape)
-        channels.append(ops.broadcast_to(line, spatial_shape))
+        n = spatial_shape[axis]
+        line = ops.cast(ops.arange(n), dtype) * (2.0 / ops.cast(ops.maximum(n - 1, 1), dtype)) - 1.0
+        channels.append(ops.broadcast_to(ops.reshape(line, line_shape), spatial_shape))
     if with_r:
         channels.append(ops.sqrt(sum(ops.square(c) for c in channels)))
     return ops.stack(channels, axis=-1)
@@ -304,40 +297,6 @@ AddCoords = AddCoords2D
 _ADD_COORDS_BY_RANK = {1: AddCoords1D, 2: AddCoords2D, 3: AddCoords3D}
 
 
-def _patch_matrix(profile, tap_reader):
-    """(outputs, taps) matrix: what each kernel tap reads at each output position of a 1D signal.
-
-    `tap_reader` convolves a (1, n, 1) signal with a (k, ..., k) identity
-    kernel using the layer's own strides, padding and dilation along one
-    axis, so the backend's padding rules are followed exactly; zero where a
-    tap reads padding.
-    """
-    return tap_reader(ops.reshape(profile, (1, -1, 1)))[0]
-
-
-def _separable_coordinate_term(patches, kernel):
-    """Sum over coordinate channels c of the convolution of a separable channel with kernel[..., c, :].
-
-    patches[c][a] is the (outputs_a, taps_a) patch matrix of channel c's
-    profile along axis a (its line on its own axis, ones elsewhere); kernel
-    is (*taps, channels, filters). One small contraction per axis, then one
-    matrix product over the first axis for every channel at once.
-    Returns (*outputs, filters).
-    """
-    rank = len(patches[0])
-    reduced = []
-    for channel, channel_patches in enumerate(patches):
-        weights = kernel[..., channel, :]
-        for axis in reversed(range(1, rank)):
-            weights = ops.moveaxis(ops.tensordot(channel_patches[axis], weights, [[1], [axis]]), 0, axis)
-        reduced.append(weights)  # (taps_0, outputs_1, ..., filters)
-    first_axis = ops.concatenate([channel_patches[0] for channel_patches in patches], axis=1)
-    stacked = ops.concatenate(reduced, axis=0)
-    trailing = ops.shape(stacked)[1:]
-    flat = ops.matmul(first_axis, ops.reshape(stacked, (ops.shape(stacked)[0], -1)))
-    return ops.reshape(flat, (ops.shape(first_axis)[0], *trailing))
-
-
 class _CoordConvMixin:
     """Turns a Keras ConvND into a CoordConvND: the convolution of the input plus its coordinates.
 
@@ -380,10 +339,10 @@ class _CoordConvMixin:
         return outputs if self.activation is None else self.activation(outputs)
 
     def _split_kernel(self, kernel):
-        """(data part, coordinate part as (*taps, coordinate channels, filters))."""
+        """(data part, coordinate part) along the kernel's input-channel axis."""
         channels = self.add_coords.coord_channels
         if self.transposed:  # Keras keeps (*taps, filters, input channels)
-            return kernel[..., :-channels], ops.moveaxis(kernel[..., -channels:], -1, -2)
+            return kernel[..., :-channels], kernel[..., -channels:]
         return kernel[..., :-channels, :], kernel[..., -channels:, :]
 
     def _data_term(self, inputs, kernel):
@@ -402,45 +361,11 @@ class _CoordConvMixin:
         return (batch, self.filters) + (1,) * self.rank
 
     def _coordinate_term(self, inputs, kernel):
-        """The coordinates' share of the output for one example, bias included: (1, *outputs, filters)."""
-        spatial = self.add_coords.spatial_size(inputs)
-        if self.with_r:  # r is not separable: convolve the grid of one example
-            conv_kernel = ops.moveaxis(kernel, -1, -2) if self.transposed else kernel
-            term = self._convolve(self.add_coords.grid(spatial), conv_kernel)
-        else:
-            term = self._separable_term(spatial, kernel)
+        """The coordinates' share of the output, bias included, for one example: (1, *outputs, filters)."""
+        term = self._convolve(self.add_coords.grid(self.add_coords.spatial_size(inputs)), kernel)
         if self.use_bias:
             term = ops.add(term, ops.reshape(self.bias, self._broadcastable_shape(1)))
         return self.add_coords.guarded(term, inputs)
-
-    def _separable_term(self, spatial, kernel):
-        lines = [coordinate_line(size, self.compute_dtype) for size in spatial]
-        ones = [ops.ones_like(line) for line in lines]
-        patches = []
-        for channel in range(self.rank):  # x runs along the last axis, y the one before, z the first
-            along = self.rank - 1 - channel
-            patches.append([
-                _patch_matrix(lines[axis] if axis == along else ones[axis], self._tap_reader(axis))
-                for axis in range(self.rank)
-            ])
-        term = ops.expand_dims(_separable_coordinate_term(patches, kernel), 0)
-        return term if self.data_format == "channels_last" else ops.moveaxis(term, -1, 1)
-
-    def _tap_reader(self, axis):
-        """A 1D convolution with an identity kernel and this layer's geometry along `axis`."""
-        taps = self.kernel_size[axis]
-        identity = ops.eye(taps, dtype=self.compute_dtype)
-        geometry = {"strides": self.strides[axis], "dilation_rate": self.dilation_rate[axis],
-                    "data_format": "channels_last"}
-        if self.transposed:
-            output_padding = None if self.output_padding is None else self.output_padding[axis]
-            return lambda signal: ops.conv_transpose(signal, identity[:, :, None], padding=self.padding,
-                                                     output_padding=output_padding, **geometry)
-        if self.padding == "causal":
-            left_pad = [[0, 0], [self.dilation_rate[axis] * (taps - 1), 0], [0, 0]]
-            return lambda signal: ops.conv(ops.pad(signal, left_pad), identity[:, None, :], padding="valid",
-                                           **geometry)
-        return lambda signal: ops.conv(signal, identity[:, None, :], padding=self.padding, **geometry)
 
     def _convolve(self, inputs, kernel):
         """The layer's convolution without bias or activation."""
@@ -459,6 +384,25 @@ class _CoordConvMixin:
     def get_config(self):
         return {**super().get_config(), "with_r": self.with_r, "coord_shape": self.coord_shape,
                 "skiptile": self.skiptile}
+
+    def as_concatenation(self) -> keras.Sequential:
+        """This layer in the form other CoordConvs take: AddCoords, then the plain convolution of C + coordinates.
+
+        The same function, with a copy of this layer's weights if it is
+        built: the reference the split form is checked and timed against.
+        """
+        own_arguments = ("with_r", "coord_shape", "skiptile", "x_dim", "y_dim", "name")
+        config = {k: v for k, v in self.get_config().items() if k not in own_arguments}
+        plain_class = next(c for c in type(self).__mro__ if c.__module__.startswith("keras."))
+        add_coords = type(self.add_coords).from_config({**self.add_coords.get_config(), "name": None})
+        plain = plain_class.from_config(config)
+        if self.built:
+            in_channels = self.kernel.shape[-1] if self.transposed else self.kernel.shape[-2] * self.groups
+            spatial = (None,) * self.rank
+            plain.build((None, *spatial, in_channels) if self.data_format == "channels_last"
+                        else (None, in_channels, *spatial))
+            plain.set_weights(self.get_weights())
+        return keras.Sequential([add_coords, plain], name=f"{self.name}_as_concatenation")
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -187,23 +187,13 @@ def test_bad_arguments_name_the_received_value(make, message):
 
 @pytest.mark.parametrize("layer, shape", [
     (AddCoords2D(), (2, 5, 3)),
+    (AddCoords2D(5, 5, skiptile=True), (2, 7, 7, 3)),
     (CoordConv1D(2, 3), (2, 5, 5, 3)),
     (CoordConv(8, 8, False, 2, 1), (2, 6, 8, 3)),
 ])
 def test_rank_or_size_mismatch_is_a_value_error(layer, shape):
     with pytest.raises(ValueError, match=r"Received shape|declared for spatial shape|expected"):
         layer(np.zeros(shape, "float32"))
-
-
-def concatenation_form(layer):
-    """The same convolution over explicitly concatenated AddCoords channels, sharing `layer`'s weights."""
-    config = {k: v for k, v in layer.get_config().items()
-              if k not in ("with_r", "coord_shape", "skiptile", "x_dim", "y_dim", "name")}
-    plain_conv = next(c for c in type(layer).__mro__ if c.__module__.startswith("keras."))
-    add_coords = ADD_COORDS[layer.rank](*(layer.coord_shape or (None,) * layer.rank), with_r=layer.with_r,
-                                        skiptile=layer.skiptile, data_format=layer.data_format)
-    conv = plain_conv.from_config(config)
-    return add_coords, conv
 
 
 def outputs_and_gradients(forward, x, weights, cotangent_seed=1):
@@ -240,14 +230,11 @@ SPLIT_CASES = [  # (layer, spatial input size, input channels)
 
 def assert_split_form_equals_concatenation(layer, x, tolerance=1e-5):
     """Outputs and gradients (input, kernel, bias) of `layer` against the concatenation with the same weights."""
-    keras.utils.set_random_seed(0)
     layer(x)
-    add_coords, conv = concatenation_form(layer)
-    conv.build(add_coords.compute_output_shape(x.shape))
-    conv.set_weights([np.random.default_rng(1).normal(size=w.shape).astype("float32") for w in layer.get_weights()])
-    layer.set_weights(conv.get_weights())
+    layer.set_weights([np.random.default_rng(1).normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    concatenation = layer.as_concatenation()
     ours = outputs_and_gradients(layer, x, layer.trainable_weights)
-    concatenated = outputs_and_gradients(lambda t: conv(add_coords(t)), x, conv.trainable_weights)
+    concatenated = outputs_and_gradients(concatenation, x, concatenation.trainable_weights)
     for got, want in zip(ours, concatenated):
         np.testing.assert_allclose(np.asarray(got, "float32"), np.asarray(want, "float32"),
                                    rtol=tolerance, atol=tolerance)
@@ -276,17 +263,21 @@ def test_split_form_in_mixed_precision(layer):
                                            tolerance=2e-2)
 
 
-@pytest.mark.parametrize("with_r", [False, True])
-def test_split_form_with_sizes_known_only_at_run_time(with_r):
-    layer = CoordConv2D(4, 3, strides=2, padding="same", with_r=with_r)
+@pytest.mark.parametrize("layer", [
+    CoordConv2D(4, 3, strides=2, padding="same"), CoordConv2D(4, 3, strides=2, padding="same", with_r=True),
+    CoordConv2D(4, (3, 2), strides=(1, 2), dilation_rate=1, padding="valid"),
+    CoordConv2DTranspose(4, 3, strides=2, padding="same"),
+    CoordConv2DTranspose(4, 3, strides=2, padding="valid", output_padding=1),
+], ids=lambda layer: type(layer).__name__)
+def test_split_form_with_sizes_known_only_at_run_time(layer):
+    """Sizes unknown while tracing: the coordinates' term is made at run time, in and out of a graph."""
     layer.build((None, None, None, 3))
-    add_coords, conv = concatenation_form(layer)
-    conv.build((None, None, None, 3 + 2 + with_r))
-    conv.set_weights(layer.get_weights())
+    concatenation = layer.as_concatenation()
     traced = tf.function(layer, input_signature=[tf.TensorSpec([None, None, None, 3])])
     for spatial in [(9, 6), (4, 13)]:
         x = random_batch(spatial)
-        np.testing.assert_allclose(traced(x), conv(add_coords(x)), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(traced(x), concatenation(x), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(layer(x), concatenation(x), rtol=1e-5, atol=1e-5)
 
 
 def test_tiled_painter_layer_equals_addcoords_then_conv():
