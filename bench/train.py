@@ -3,9 +3,11 @@
 
     python -m bench.train [--epochs 3] [--repeats 2] [--data-dir data]
 
-The XLA column is the bare fit with jit_compile=True. Throughput is steady
-state: the first epoch (tracing) is left out, so each figure is the mean of
-epochs 2..E, validation included on both sides. train.py and the bare fit run
+The XLA column is the bare fit with jit_compile=True; the concatenation
+column is the bare fit of the same model built as before the split CoordConv
+layers (see bench/forms.py), and the speed-up is the split form's against it.
+Throughput is steady state: the first epoch (tracing) is left out, so each
+figure is the mean of epochs 2..E, validation included. All forms run
 interleaved and the median is reported.
 """
 
@@ -21,6 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import train  # noqa: E402
+from bench.forms import concatenation_builders  # noqa: E402
 from util import positive  # noqa: E402
 
 ARCHS = ("coordconv_classification", "deconv_classification")
@@ -103,18 +106,22 @@ def main():
         parser.error(f"--epochs must be >= 2 (the first epoch, tracing, is left out), got {args.epochs}")
     uniform, quadrant = (Path(args.data_dir) / f"rectangle_4_{split}.h5" for split in ("uniform", "quadrant"))
     examples = 2368  # training examples of the uniform split
-    print(f"{'arch':<26} {'train.py ex/s':>13} {'model.fit ex/s':>14} {'overhead':>8} {'XLA ex/s':>8} "
-          f"{'tf.data ex/s':>12}")
+    print(f"{'arch':<26} {'train.py ex/s':>13} {'model.fit ex/s':>14} {'overhead':>8} {'concat ex/s':>11} "
+          f"{'speed-up':>8} {'XLA ex/s':>8} {'tf.data ex/s':>12}")
     with tempfile.TemporaryDirectory() as folder:
         for arch in ARCHS:
-            ours, bare, xla = [], [], []
+            ours, bare, concatenated, xla = [], [], [], []
             for _ in range(args.repeats):
                 ours.append(through_train_py(arch, uniform, args.epochs, folder))
                 bare.append(through_bare_fit(arch, uniform, args.epochs))
+                with concatenation_builders():
+                    concatenated.append(through_bare_fit(arch, uniform, args.epochs))
                 xla.append(through_bare_fit(arch, uniform, args.epochs, jit_compile=True))
-            ours_rate, bare_rate, xla_rate = (examples / np.median(t) for t in (ours, bare, xla))
+            ours_rate, bare_rate, concat_rate, xla_rate = (examples / np.median(t)
+                                                           for t in (ours, bare, concatenated, xla))
             print(f"{arch:<26} {ours_rate:>13.0f} {bare_rate:>14.0f} {bare_rate / ours_rate - 1:>8.1%} "
-                  f"{xla_rate:>8.0f} {pipeline_examples_per_second(arch, uniform):>12.0f}")
+                  f"{concat_rate:>11.0f} {bare_rate / concat_rate - 1:>8.1%} {xla_rate:>8.0f} "
+                  f"{pipeline_examples_per_second(arch, uniform):>12.0f}")
         epochs, seconds = time_to_perfect(quadrant, args.max_epochs, folder)
     reached = f"epoch {epochs}, {seconds:.1f} s" if epochs else f"not within {args.max_epochs} epochs"
     print(f"CoordConv classification, quadrant split, 100% val accuracy: {reached}")
