@@ -239,10 +239,13 @@ GAN_ARCHS = tuple(f"{data}_{variant}" for data in GAN_DATA for variant in GAN_VA
 DCGAN_WIDTH = 64
 
 
-def coordconv_generator(z_dim, image_shape, spec):
+def coordconv_generator(z_dim, image_shape, spec, bounded=False):
     """z tiled over the image, coordinates added, then per-pixel 1x1 convs and two 3x3 convs.
 
-    444,931 params for z_dim 256 and RGB, 14x fewer than the DCGAN generator.
+    The output is linear, as the paper's: its discriminator sees it raw, and
+    tanh is applied only to the images shown. `bounded` ends it in tanh
+    instead. 444,931 params for z_dim 256 and RGB, 14x fewer than the DCGAN
+    generator.
     """
     height, width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
@@ -250,7 +253,7 @@ def coordconv_generator(z_dim, image_shape, spec):
     x = conv_stack(x, [4 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH], 1, spec,
                    final_activation="relu")
     x = conv_stack(x, [DCGAN_WIDTH, DCGAN_WIDTH], 3, spec, final_activation="relu")
-    images = conv(x, channels, 1, spec, activation="tanh")
+    images = conv(x, channels, 1, spec, activation="tanh" if bounded else None)
     return keras.Model(z, images, name="coordconv_generator")
 
 
@@ -285,10 +288,16 @@ def discriminator(image_shape, add_coords):
     return keras.Model(images, {"logits": logits, "features": features}, name="discriminator")
 
 
-def build_gan(arch: str, image_shape, z_dim: int, spec: Spec):
-    """(generator, discriminator) for a train_gan.py --arch."""
+def build_gan(arch: str, image_shape, z_dim: int, spec: Spec, bounded=False):
+    """(generator, discriminator) for a train_gan.py --arch; `bounded` ends a CoordConv generator in tanh."""
     if arch not in GAN_ARCHS:
         raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(GAN_ARCHS)}")
     coords_in_g, coords_in_d = GAN_VARIANTS[arch.split("_", 1)[1]]
-    make_generator = coordconv_generator if coords_in_g else deconv_generator
-    return make_generator(z_dim, image_shape, spec), discriminator(image_shape, coords_in_d)
+    generator = coordconv_generator(z_dim, image_shape, spec, bounded) if coords_in_g \
+        else deconv_generator(z_dim, image_shape, spec)
+    return generator, discriminator(image_shape, coords_in_d)
+
+
+def has_linear_output(arch: str, bounded: bool) -> bool:
+    """Whether the GAN arch's generator ends linear (tanh is then applied to the images shown)."""
+    return GAN_VARIANTS[arch.split("_", 1)[1]][0] and not bounded

@@ -4,16 +4,24 @@
     python train_gan.py --arch clevr_coordconv_in_gd -mb 16 -E 50 -L 0.0001 --lr2 .0005 --opt adam --z_dim 256 --snapshot-every 1
 
 simple_* train on the Not-so-Clevr gray squares (train and val together, as
-the paper), clevr_* on Sort-of-Clevr. Each batch gets one discriminator step,
-then two generator steps, with the non-saturating loss. The output folder
-(--output, resman's folder, or runs/<arch>_<data>) gets config.json,
-history.csv, TensorBoard logs, per-epoch PNGs in fake_images/ (a 10x10 sample
-grid from a fixed z, a latent interpolation strip, the average of the metric's
-samples), .keras snapshots of both networks, and metrics.json with the
-mode-collapse figures per epoch (see gan_metrics.py). Rerunning into the same
-folder (or --load FOLDER) resumes from the last finished epoch.
+the paper), clevr_* on Sort-of-Clevr. As the paper's code, each batch gets one
+forward pass that moves the BatchNorm statistics and gives the logged losses,
+then one discriminator step and two generator steps on the same z (the
+non-saturating loss; BatchNorm normalises by the batch in all of them). The
+CoordConv generator's output is linear and the discriminator sees it raw;
+tanh is applied to the images shown (--tanh_output ends it in tanh instead).
+The output folder (--output, resman's folder, or runs/<arch>_<data>) gets
+config.json, history.csv, TensorBoard logs, PNGs in fake_images/ before
+training (epoch 000) and after every epoch (a 10x10 grid from a fixed z with
+BatchNorm in inference mode, bn0, and in training mode, bn1; a latent
+interpolation strip; the min-max-stretched mean of the metric's samples),
+.keras snapshots of both networks, and metrics.json with the mode-collapse
+figures before training and per epoch (see gan_metrics.py). Rerunning into
+the same folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
+import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -56,6 +64,9 @@ def parse_args(argv=None):
                         help="the i-th batch of every epoch gets the same z")
     parser.add_argument("--metric-samples", type=positive(int), default=1000,
                         help="samples drawn each epoch for the mode-collapse figures and the averaged image")
+    parser.add_argument("--tanh_output", action="store_true",
+                        help="end the CoordConv generator in tanh, so the discriminator sees [-1, 1] images "
+                             "(the paper's is linear; tanh only for the images shown)")
     return parser.parse_args(argv)
 
 
@@ -66,6 +77,8 @@ def validate(args):
         raise CliError("-fmalpha weights the feature matching loss: add -fm")
     if args.feature_match_loss_weight is not None and args.feature_match_loss_weight < 0:
         raise CliError(f"-fmalpha must be >= 0, got {args.feature_match_loss_weight}")
+    if args.tanh_output and not model_builders.has_linear_output(args.arch, bounded=False):
+        raise CliError(f"--tanh_output is for the CoordConv generator; {args.arch}'s DCGAN generator ends in tanh")
     args.data = args.arch.split("_", 1)[0]
     args.data_h5 = args.data_h5 or DEFAULT_DATA[args.data]
 
@@ -109,13 +122,24 @@ def sigmoid_xe(logits, label: float):
                                                                   logits=logits))
 
 
-class GAN(keras.Model):
-    """Generator and discriminator trained together: one D step, then two G steps per batch."""
+@contextlib.contextmanager
+def statistics_kept(*networks):
+    """Moving BatchNorm statistics as they were on entry: the paper moves them once per batch, not per step."""
+    variables = [v for network in networks for v in network.non_trainable_variables]
+    saved = [tf.identity(v.value) for v in variables]
+    yield
+    for variable, value in zip(variables, saved):
+        variable.assign(value)
 
-    def __init__(self, generator, discriminator, z_dim, feature_match_weight=None, seed=0, **kwargs):
+
+class GAN(keras.Model):
+    """Generator and discriminator trained together as the paper's train_gan.py does."""
+
+    def __init__(self, generator, discriminator, z_dim, linear_output=False, feature_match_weight=None, seed=0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
-        self.z_dim, self.feature_match_weight = z_dim, feature_match_weight
+        self.z_dim, self.linear_output, self.feature_match_weight = z_dim, linear_output, feature_match_weight
         self.noise = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_loss_real", "d_loss_fake", "correct_real", "correct_fake", "g_loss", "g_loss_basic"]
         names += ["g_loss_feature_match"] if feature_match_weight is not None else []
@@ -134,23 +158,24 @@ class GAN(keras.Model):
         return list(self.trackers.values())
 
     def call(self, z, training=False):
-        return self.generator(z, training=training)
+        return self.shown(self.generator(z, training=training))
+
+    def shown(self, generated):
+        """The images a person sees: tanh of a linear generator's output, else the output itself."""
+        return tf.tanh(generated) if self.linear_output else generated
 
     def sample_z(self, count):
         return keras.random.uniform((count, self.z_dim), minval=-1.0, maxval=1.0, seed=self.noise)
 
-    def discriminator_losses(self, real, z) -> dict:
-        real_logits = self.discriminator(real, training=True)["logits"]
-        fake_logits = self.discriminator(self.generator(z, training=True), training=True)["logits"]
-        losses = {"d_loss_real": sigmoid_xe(real_logits, 1.0), "d_loss_fake": sigmoid_xe(fake_logits, 0.0),
-                  "correct_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
-                  "correct_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))}
-        losses["d_loss"] = losses["d_loss_real"] + losses["d_loss_fake"]
-        return losses
-
-    def generator_losses(self, z, real2=None) -> dict:
+    def losses_on(self, real, z, real2=None) -> dict:
+        """Every loss of one forward pass, the discriminator seeing the generator's raw output."""
         fake = self.discriminator(self.generator(z, training=True), training=True)
-        losses = {"g_loss_basic": sigmoid_xe(fake["logits"], 1.0)}
+        real_logits = self.discriminator(real, training=True)["logits"]
+        losses = {"d_loss_real": sigmoid_xe(real_logits, 1.0), "d_loss_fake": sigmoid_xe(fake["logits"], 0.0),
+                  "correct_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+                  "correct_fake": tf.reduce_mean(tf.cast(fake["logits"] < 0, tf.float32)),
+                  "g_loss_basic": sigmoid_xe(fake["logits"], 1.0)}
+        losses["d_loss"] = losses["d_loss_real"] + losses["d_loss_fake"]
         losses["g_loss"] = losses["g_loss_basic"] + tf.add_n([0.0] + self.generator.losses)
         if real2 is not None:
             real_features = tf.stop_gradient(self.discriminator(real2, training=True)["features"])
@@ -159,34 +184,33 @@ class GAN(keras.Model):
         return losses
 
     def train_step(self, batch):
-        real = batch["images"]
+        real, real2 = batch["images"], batch.get("images2")
         z = batch["z"] if "z" in batch else self.sample_z(tf.shape(real)[0])
-        losses = self.descend(self.d_optimizer, self.discriminator, lambda: self.discriminator_losses(real, z),
-                              "d_loss")
-        for _ in range(GENERATOR_STEPS):
-            g_losses = self.descend(self.g_optimizer, self.generator,
-                                    lambda: self.generator_losses(z, batch.get("images2")), "g_loss")
-        losses.update(g_losses)
+        losses = self.losses_on(real, z, real2)
+        with statistics_kept(self.generator, self.discriminator):
+            self.descend(self.d_optimizer, self.discriminator, lambda: self.losses_on(real, z, real2)["d_loss"])
+            for _ in range(GENERATOR_STEPS):
+                self.descend(self.g_optimizer, self.generator, lambda: self.losses_on(real, z, real2)["g_loss"])
         for name, tracker in self.trackers.items():
             tracker.update_state(losses[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     @staticmethod
-    def descend(optimizer, network, compute_losses, loss_name) -> dict:
-        """One optimizer step on `network` against `compute_losses()[loss_name]`."""
+    def descend(optimizer, network, compute_loss):
+        """One optimizer step on `network` against `compute_loss()`."""
         with tf.GradientTape() as tape:
-            losses = compute_losses()
-        gradients = tape.gradient(losses[loss_name], network.trainable_variables)
+            loss = compute_loss()
+        gradients = tape.gradient(loss, network.trainable_variables)
         optimizer.apply_gradients(zip(gradients, network.trainable_variables))
-        return losses
 
 
 def build_gan(args, image_shape) -> GAN:
     spec = model_builders.Spec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
-    generator, discriminator = model_builders.build_gan(args.arch, image_shape, args.z_dim, spec)
+    generator, discriminator = model_builders.build_gan(args.arch, image_shape, args.z_dim, spec, args.tanh_output)
     weight = (1.0 if args.feature_match_loss_weight is None else args.feature_match_loss_weight) \
         if args.feature_match else None
-    gan = GAN(generator, discriminator, args.z_dim, feature_match_weight=weight, seed=args.seed)
+    gan = GAN(generator, discriminator, args.z_dim, linear_output=model_builders.has_linear_output(
+        args.arch, args.tanh_output), feature_match_weight=weight, seed=args.seed)
     gan.compile(d_optimizer=optimizer_from_flags(args),
                 g_optimizer=optimizer_from_flags(args, learning_rate=args.lr2 or args.lr))
     return gan
@@ -211,16 +235,23 @@ def interpolate(z_from: np.ndarray, z_to: np.ndarray, steps: int = GRID_SIDE) ->
     return np.stack([z_from + (z_to - z_from) * t for t in np.linspace(0.0, 1.0, steps)]).astype(np.float32)
 
 
+def stretched(image: np.ndarray) -> np.ndarray:
+    """Min-max stretched to [-1, 1], as the paper shows the mean of its samples."""
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low) * 2.0 - 1.0 if high > low else np.zeros_like(image)
+
+
 class EpochSamples(keras.callbacks.Callback):
-    """After every epoch: PNGs and TensorBoard images of samples, and the mode-collapse figures in the logs.
+    """Before training and after every epoch: PNGs and TensorBoard images of samples, and the mode-collapse figures.
 
     The fixed z (grid, interpolation ends, metric samples) come from --seed, so
-    epochs and runs compare image by image.
+    epochs and runs compare image by image. The figures before training go to
+    initial_metrics.json.
     """
 
     def __init__(self, out: Path, z_dim: int, metric_samples: int, data_report: dict, seed: int):
         super().__init__()
-        self.folder = out / "fake_images"
+        self.out, self.folder = out, out / "fake_images"
         self.log_dir = out / "tensorboard" / "images"
         rng = np.random.default_rng(seed)
         self.grid_z = rng.uniform(-1, 1, (GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
@@ -231,22 +262,33 @@ class EpochSamples(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.writer = tf.summary.create_file_writer(str(self.log_dir))
+        if not (self.out / "initial_metrics.json").exists():  # a resumed run did this before
+            write_json(self.out / "initial_metrics.json", self.record(0))
 
     def on_epoch_end(self, epoch, logs=None):
-        samples = self.generate(self.metric_z)
-        grid, strip = tile(self.generate(self.grid_z), GRID_SIDE), tile(self.generate(self.strip_z), GRID_SIDE)
-        averaged = tile(samples.mean(axis=0, keepdims=True), 1)
-        name = f"epoch{epoch + 1:03d}.png"
-        for kind, image in (("samples", grid), ("interpolation", strip), ("averaged", averaged)):
-            plt.imsave(self.folder / f"{kind}_{name}", image)
-        with self.writer.as_default():
-            tf.summary.image("samples", grid[None], step=epoch)
-            tf.summary.image("interpolation", strip[None], step=epoch)
-        figures = gan_metrics.mode_collapse(samples, self.data_report)
-        logs.update({key: figures[key] for key in ("one_of_each", "centre_coverage")})
+        logs.update(self.record(epoch + 1))
 
-    def generate(self, z):
-        return self.model.generator.predict(z, batch_size=100, verbose=0)
+    def record(self, epoch: int) -> dict:
+        """Writes the epoch's images; returns its mode-collapse figures."""
+        samples = self.generate(self.metric_z)
+        images = {"samples_bn0": tile(self.generate(self.grid_z), GRID_SIDE),
+                  "samples_bn1": tile(self.generate(self.grid_z, batch_statistics=True), GRID_SIDE),
+                  "interpolation": tile(self.generate(self.strip_z), GRID_SIDE),
+                  "averaged": tile(stretched(samples.mean(axis=0, keepdims=True)), 1)}
+        for kind, image in images.items():
+            plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
+        with self.writer.as_default():
+            for kind in ("samples_bn0", "interpolation"):
+                tf.summary.image(kind, images[kind][None], step=epoch)
+        figures = gan_metrics.mode_collapse(samples, self.data_report)
+        return {key: figures[key] for key in ("one_of_each", "centre_coverage")}
+
+    def generate(self, z, batch_statistics=False):
+        """Images shown for `z`; BatchNorm in inference mode, or normalising by the batch (statistics kept)."""
+        if not batch_statistics:
+            return self.model.predict(z, batch_size=100, verbose=0)
+        with statistics_kept(self.model.generator):
+            return self.model(z, training=True).numpy()
 
 
 class SaveNetworks(keras.callbacks.Callback):
@@ -291,6 +333,7 @@ def write_results(args, gan: GAN, out: Path, data_report: dict) -> dict:
         "epochs": len(history), "wall_time_s": wall,
         "epochs_per_minute": 60.0 * len(history) / wall if wall else None,
         "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
+        "initial": json.loads((out / "initial_metrics.json").read_text()),
         "final": {key: float(history[-1][key]) for key in ("one_of_each", "centre_coverage")} if history else None,
         "history": history,
     }

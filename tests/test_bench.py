@@ -2,7 +2,13 @@
 
 import sys
 
+import numpy as np
+import pytest
+
+import model_builders
 from bench import data as bench_data
+from bench.forms import concatenation_builders
+from CoordConv import CoordConv2D
 
 
 def test_bench_data_prints_a_row_per_generator_step(monkeypatch, capsys):
@@ -13,3 +19,27 @@ def test_bench_data_prints_a_row_per_generator_step(monkeypatch, capsys):
     assert [row.split()[:2] for row in rows] == [["not-so-clevr", "render"], ["not-so-clevr", "write"],
                                                  ["sort-of-clevr", "render"], ["sort-of-clevr", "write"]]
     assert all(float(row.split()[-1]) > 0 for row in rows)
+
+
+@pytest.mark.parametrize("arch", ["coordconv_classification", "coordconv_regressor", "upsample_coordconv_coords"])
+def test_builders_in_the_concatenation_form_compute_the_same_function(arch):
+    """bench/forms.py's baseline is the same network as shipped: same parameters, same outputs."""
+    spec = model_builders.Spec(mul=1)
+    split = model_builders.build(arch, spec)
+    with concatenation_builders():
+        concatenated = model_builders.build(arch, spec)
+    assert split.count_params() == concatenated.count_params()
+    assert not any(isinstance(layer, CoordConv2D) for layer in concatenated._flatten_layers())
+    concatenated.set_weights(split.get_weights())
+    inputs = np.random.default_rng(0).uniform(0, 63, size=(4, *split.input_shape[1:])).astype("float32")
+    np.testing.assert_allclose(concatenated(inputs), split(inputs), rtol=1e-4, atol=1e-4)
+
+
+def test_gan_generator_in_the_concatenation_form_computes_the_same_function():
+    spec = model_builders.Spec()
+    split = model_builders.coordconv_generator(16, (32, 32, 3), spec)
+    with concatenation_builders():
+        concatenated = model_builders.coordconv_generator(16, (32, 32, 3), spec)
+    concatenated.set_weights(split.get_weights())
+    z = np.random.default_rng(0).uniform(-1, 1, size=(3, 16)).astype("float32")
+    np.testing.assert_allclose(concatenated(z), split(z), rtol=1e-4, atol=1e-4)

@@ -144,8 +144,10 @@ def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_d
     assert np.isfinite(float(history["d_loss"])) and np.isfinite(float(history["g_loss"]))
     assert ("g_loss_feature_match" in history) == ("-fm" in flags)
     assert json.loads((out / "metrics.json").read_text())["arch"] == arch
-    for kind in ("samples", "interpolation", "averaged"):
-        assert (out / "fake_images" / f"{kind}_epoch001.png").stat().st_size > 0
+    assert set(metrics["initial"]) == {"one_of_each", "centre_coverage"}
+    for kind in ("samples_bn0", "samples_bn1", "interpolation", "averaged"):
+        for epoch in ("000", "001"):
+            assert (out / "fake_images" / f"{kind}_epoch{epoch}.png").stat().st_size > 0
     assert (out / "net_generator_final.keras").exists() and (out / "net_discriminator_final.keras").exists()
     assert list((out / "tensorboard").rglob("events.out.*"))
 
@@ -185,6 +187,7 @@ def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, mo
     (["--arch", "clevr_gann"], "unknown --arch 'clevr_gann'"),
     (["--arch", "simple_gan", "-fmalpha", "2"], "-fmalpha weights the feature matching loss: add -fm"),
     (["--arch", "simple_gan", "--z_dim", "0"], "argument --z_dim: must be > 0, got 0"),
+    (["--arch", "clevr_gan", "--tanh_output"], "--tanh_output is for the CoordConv generator"),
     (["--arch", "clevr_gan", "--data_h5", "missing.h5"], "run python data/sort_of_clevr_generator.py"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
@@ -198,3 +201,46 @@ def test_a_not_so_clevr_file_for_a_clevr_arch_names_the_missing_key(tmp_path, ti
     assert run_cli(train_gan.main, ["--arch", "clevr_gan", "--data_h5", str(data_h5),
                                     "--output", str(tmp_path / "run")]) == 2
     assert "has no dataset 'train_x'" in capsys.readouterr().err
+
+
+def test_the_papers_readme_flags_run_as_written(tmp_path, tiny_data_dir):
+    data_h5 = data_for("simple_gan", None, tiny_data_dir)
+    argv = ["--arch", "simple_gan", "--data_h5", str(data_h5), "-E", "1", "--metric-samples", "8", "--quiet",
+            "--output", str(tmp_path / "run"), *"--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam".split()]
+    assert np.isfinite(float(train_gan.main(argv)["history"][0]["g_loss"]))
+
+
+def small_gan(arch, *flags):
+    args = train_gan.parse_args(["--arch", arch, "--z_dim", "8", *flags])
+    train_gan.validate(args)
+    train_gan.keras.utils.set_random_seed(0)
+    return train_gan.build_gan(args, (32, 32, 1))
+
+
+def test_the_coordconv_generator_is_linear_and_the_discriminator_sees_its_raw_output():
+    gan = small_gan("simple_coordconv_in_g")
+    assert gan.linear_output and gan.generator.layers[-1].activation.__name__ == "linear"
+    z = np.random.default_rng(0).uniform(-1, 1, (4, 8)).astype("float32")
+    raw = gan.generator(z).numpy()
+    np.testing.assert_allclose(gan(z), np.tanh(raw), atol=1e-6)  # tanh only for the images shown
+    bounded = small_gan("simple_coordconv_in_g", "--tanh_output")
+    assert not bounded.linear_output and bounded.generator.layers[-1].activation.__name__ == "tanh"
+    assert not small_gan("simple_gan").linear_output  # the DCGAN generator ends in tanh, as the paper's
+
+
+def test_batchnorm_statistics_move_in_one_forward_pass_per_batch_not_in_the_steps():
+    gan = small_gan("simple_gan")
+    networks = (gan.generator, gan.discriminator)
+    statistics = lambda: [v.numpy() for network in networks for v in network.non_trainable_variables]  # noqa: E731
+    rng = np.random.default_rng(0)
+    batch = {"images": rng.uniform(-1, 1, (16, 32, 32, 1)).astype("float32"),
+             "z": rng.uniform(-1, 1, (16, 8)).astype("float32")}
+    start, before = [network.get_weights() for network in networks], statistics()
+    gan.losses_on(batch["images"], batch["z"])
+    after_one_pass = statistics()
+    for network, weights in zip(networks, start):
+        network.set_weights(weights)
+    gan.train_step(batch)
+    assert any(not np.allclose(a, b) for a, b in zip(after_one_pass, before))
+    for moved_once, moved_by_step in zip(after_one_pass, statistics()):
+        np.testing.assert_allclose(moved_by_step, moved_once, rtol=1e-6)

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Times one compiled training step of the paper's CoordConv models, split layers against the concatenation.
+
+    python -m bench.steps [--repeats 10] [--data-dir data]
+
+Rows: train.py's models on one minibatch of the Not-so-Clevr uniform split
+(the seed study's flags: -mb 16, Adam, -mul 1, --l2 0.001), and one GAN
+step (one D step, two G steps) at the paper's Sort-of-Clevr setting (64x64
+RGB, z of 256, minibatch 16, random images). The concatenation form is the
+same network built as before the split (bench/forms.py): every CoordConv
+layer an AddCoords then a plain conv over C + 2 channels, the tiled first
+layers a 1x1 conv over the tiled vector. Both forms are compiled and
+interleaved; the median step is reported. Measuring one step, rather than
+epochs as bench.train does, keeps the machine's noise out of the ratio.
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import tensorflow as tf  # noqa: E402
+
+import train  # noqa: E402
+import train_gan  # noqa: E402
+from bench.forms import concatenation_builders  # noqa: E402
+from bench.timing import median_seconds  # noqa: E402
+from util import positive  # noqa: E402
+
+SUPERVISED = {"coordconv_classification": "rectangle_4_uniform.h5", "coordconv_rendering": "rectangle_4_uniform.h5",
+              "coordconv_regressor": "rectangle_4_uniform.h5", "upsample_coordconv_coords": "rectangle_4_uniform.h5"}
+SUPERVISED_FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1"
+GAN_ARCHS = ("clevr_coordconv_in_g", "clevr_coordconv_in_gd", "clevr_gan")
+GAN_FLAGS = "--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam"  # the paper's README
+GAN_IMAGE_SHAPE = (64, 64, 3)
+
+
+def supervised_step(arch: str, data_h5: Path):
+    """One compiled train_step of train.py's model for `arch` on its first minibatch."""
+    args = train.parse_args(["--arch", arch, "--data_h5", str(data_h5), *SUPERVISED_FLAGS.split()])
+    task, loss = train.validate(args)
+    (train_x, train_y), _ = train.load_data(args, task)
+    model = train.build_model(args, task, loss, steps_per_epoch=1)
+    batch = next(iter(train.as_dataset(train_x, train_y, args.minibatch)))
+    return compiled(model.train_step, batch)
+
+
+def gan_step(arch: str):
+    """One compiled GAN train_step of `arch` on a fixed batch of random images."""
+    args = train_gan.parse_args(["--arch", arch, *GAN_FLAGS.split()])
+    train_gan.validate(args)
+    gan = train_gan.build_gan(args, GAN_IMAGE_SHAPE)
+    batch = {"images": tf.random.stateless_uniform((args.minibatch, *GAN_IMAGE_SHAPE), [0, 0], -1.0, 1.0)}
+    return compiled(gan.train_step, batch)
+
+
+def compiled(train_step, batch):
+    step = tf.function(train_step)
+    return lambda: step(batch)
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m bench.steps", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=positive(int), default=10)
+    parser.add_argument("--data-dir", default="data")
+    args = parser.parse_args()
+    makers = {arch: (lambda a=arch: supervised_step(a, Path(args.data_dir) / SUPERVISED[a])) for arch in SUPERVISED}
+    makers.update({arch: (lambda a=arch: gan_step(a)) for arch in GAN_ARCHS})
+    print(f"{'arch':<26} {'concat ms':>9} {'split ms':>8} {'speed-up':>8}")
+    for arch, make_step in makers.items():
+        with concatenation_builders():
+            concatenation = make_step()
+        t = median_seconds({"concatenation": concatenation, "split": make_step()}, args.repeats)
+        print(f"{arch:<26} {1e3 * t['concatenation']:>9.1f} {1e3 * t['split']:>8.1f} "
+              f"{t['concatenation'] / t['split']:>8.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
