@@ -239,7 +239,7 @@ GAN_ARCHS = tuple(f"{data}_{variant}" for data in GAN_DATA for variant in GAN_VA
 DCGAN_WIDTH = 64
 
 
-def coordconv_generator(z_dim, image_shape, spec, bounded=False):
+def coordconv_generator(z_dim, image_shape, spec, bounded=False, width=DCGAN_WIDTH):
     """z tiled over the image, coordinates added, then per-pixel 1x1 convs and two 3x3 convs.
 
     The output is linear, as the paper's: its discriminator sees it raw, and
@@ -247,32 +247,31 @@ def coordconv_generator(z_dim, image_shape, spec, bounded=False):
     instead. 444,931 params for z_dim 256 and RGB, 14x fewer than the DCGAN
     generator.
     """
-    height, width, channels = image_shape
+    height, image_width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
-    x = tiled_coordconv(layers.Reshape((1, 1, z_dim))(z), 8 * DCGAN_WIDTH, (height, width), spec)
-    x = conv_stack(x, [4 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH], 1, spec,
-                   final_activation="relu")
-    x = conv_stack(x, [DCGAN_WIDTH, DCGAN_WIDTH], 3, spec, final_activation="relu")
+    x = tiled_coordconv(layers.Reshape((1, 1, z_dim))(z), 8 * width, (height, image_width), spec)
+    x = conv_stack(x, [4 * width, 4 * width, 2 * width, width], 1, spec, final_activation="relu")
+    x = conv_stack(x, [width, width], 3, spec, final_activation="relu")
     images = conv(x, channels, 1, spec, activation="tanh" if bounded else None)
     return keras.Model(z, images, name="coordconv_generator")
 
 
-def deconv_generator(z_dim, image_shape, spec):
+def deconv_generator(z_dim, image_shape, spec, width=DCGAN_WIDTH):
     """DCGAN: dense to 4x4x512, then 5x5 stride-2 transposed convs 256, 128, 64, out.
 
     6,415,235 params for z_dim 256 and RGB.
     """
-    height, width, channels = image_shape
+    height, image_width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
-    x = layers.Dense(height // 16 * width // 16 * 8 * DCGAN_WIDTH)(z)
-    x = layers.ReLU()(batch_norm()(layers.Reshape((height // 16, width // 16, 8 * DCGAN_WIDTH))(x)))
-    for filters in (4 * DCGAN_WIDTH, 2 * DCGAN_WIDTH, DCGAN_WIDTH):
+    x = layers.Dense(height // 16 * image_width // 16 * 8 * width)(z)
+    x = layers.ReLU()(batch_norm()(layers.Reshape((height // 16, image_width // 16, 8 * width))(x)))
+    for filters in (4 * width, 2 * width, width):
         x = layers.ReLU()(batch_norm()(layers.Conv2DTranspose(filters, 5, 2, padding="same")(x)))
     images = layers.Conv2DTranspose(channels, 5, 2, padding="same", activation="tanh")(x)
     return keras.Model(z, images, name="deconv_generator")
 
 
-def discriminator(image_shape, add_coords):
+def discriminator(image_shape, add_coords, width=DCGAN_WIDTH):
     """5x5 stride-2 convs 64, 128, 256, 512 (BN and leaky ReLU 0.2 after all but the first), dense 1.
 
     Outputs the logit and the flattened features feature matching compares.
@@ -280,22 +279,26 @@ def discriminator(image_shape, add_coords):
     """
     images = keras.Input(image_shape, name="images")
     first_conv = CoordConv2D if add_coords else layers.Conv2D
-    x = layers.LeakyReLU(0.2)(first_conv(DCGAN_WIDTH, 5, 2, padding="same")(images))
-    for filters in (2 * DCGAN_WIDTH, 4 * DCGAN_WIDTH, 8 * DCGAN_WIDTH):
+    x = layers.LeakyReLU(0.2)(first_conv(width, 5, 2, padding="same")(images))
+    for filters in (2 * width, 4 * width, 8 * width):
         x = layers.LeakyReLU(0.2)(batch_norm()(layers.Conv2D(filters, 5, 2, padding="same")(x)))
     features = layers.Flatten(name="features")(x)
     logits = layers.Dense(1, name="logits")(features)
     return keras.Model(images, {"logits": logits, "features": features}, name="discriminator")
 
 
-def build_gan(arch: str, image_shape, z_dim: int, spec: Spec, bounded=False):
-    """(generator, discriminator) for a train_gan.py --arch; `bounded` ends a CoordConv generator in tanh."""
+def build_gan(arch: str, image_shape, z_dim: int, spec: Spec, bounded=False, width=DCGAN_WIDTH):
+    """(generator, discriminator) for a train_gan.py --arch.
+
+    `bounded` ends a CoordConv generator in tanh; `width` is the DCGAN base
+    width every layer of both networks scales with (the paper's: 64).
+    """
     if arch not in GAN_ARCHS:
         raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(GAN_ARCHS)}")
     coords_in_g, coords_in_d = GAN_VARIANTS[arch.split("_", 1)[1]]
-    generator = coordconv_generator(z_dim, image_shape, spec, bounded) if coords_in_g \
-        else deconv_generator(z_dim, image_shape, spec)
-    return generator, discriminator(image_shape, coords_in_d)
+    generator = coordconv_generator(z_dim, image_shape, spec, bounded, width) if coords_in_g \
+        else deconv_generator(z_dim, image_shape, spec, width)
+    return generator, discriminator(image_shape, coords_in_d, width)
 
 
 def has_linear_output(arch: str, bounded: bool) -> bool:

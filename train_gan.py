@@ -13,10 +13,10 @@ tanh is applied to the images shown (--tanh_output ends it in tanh instead).
 The output folder (--output, resman's folder, or runs/<arch>_<data>) gets
 config.json, history.csv, TensorBoard logs, PNGs in fake_images/ before
 training (epoch 000) and after every epoch (a 10x10 grid from a fixed z with
-BatchNorm in inference mode, bn0, and in training mode, bn1; a latent
-interpolation strip; the min-max-stretched mean of the metric's samples),
+BatchNorm in inference mode, bn0, and in training mode, bn1; 8 latent walks
+between fixed z, a row each; the min-max-stretched mean of the metric's samples),
 .keras snapshots of both networks, and metrics.json with the mode-collapse
-figures before training and per epoch (see gan_metrics.py). Rerunning into
+and latent-walk figures before training and per epoch (see gan_metrics.py). Rerunning into
 the same folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
@@ -45,7 +45,9 @@ from util import CliError, optimizer_from_flags, positive, require_arch, run_cli
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
-GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images
+GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
+WALKS = 8  # latent walks between fixed pairs of z, for the strips and the walk metric
+FIGURES = ("one_of_each", "centre_coverage", "walk_centre_step", "walk_area_change", "walk_presence")
 GENERATOR_STEPS = 2  # per discriminator step, as the paper
 
 
@@ -64,6 +66,8 @@ def parse_args(argv=None):
                         help="the i-th batch of every epoch gets the same z")
     parser.add_argument("--metric-samples", type=positive(int), default=1000,
                         help="samples drawn each epoch for the mode-collapse figures and the averaged image")
+    parser.add_argument("--width", type=positive(int), default=model_builders.DCGAN_WIDTH,
+                        help="base width every layer of both networks scales with (the paper's: 64)")
     parser.add_argument("--tanh_output", action="store_true",
                         help="end the CoordConv generator in tanh, so the discriminator sees [-1, 1] images "
                              "(the paper's is linear; tanh only for the images shown)")
@@ -206,7 +210,8 @@ class GAN(keras.Model):
 
 def build_gan(args, image_shape) -> GAN:
     spec = model_builders.Spec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
-    generator, discriminator = model_builders.build_gan(args.arch, image_shape, args.z_dim, spec, args.tanh_output)
+    generator, discriminator = model_builders.build_gan(args.arch, image_shape, args.z_dim, spec, args.tanh_output,
+                                                        args.width)
     weight = (1.0 if args.feature_match_loss_weight is None else args.feature_match_loss_weight) \
         if args.feature_match else None
     gan = GAN(generator, discriminator, args.z_dim, linear_output=model_builders.has_linear_output(
@@ -255,7 +260,7 @@ class EpochSamples(keras.callbacks.Callback):
         self.log_dir = out / "tensorboard" / "images"
         rng = np.random.default_rng(seed)
         self.grid_z = rng.uniform(-1, 1, (GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
-        self.strip_z = interpolate(*rng.uniform(-1, 1, (2, z_dim)))
+        self.walk_z = np.concatenate([interpolate(*rng.uniform(-1, 1, (2, z_dim))) for _ in range(WALKS)])
         self.metric_z = rng.uniform(-1, 1, (metric_samples, z_dim)).astype(np.float32)
         self.data_report = data_report
 
@@ -270,18 +275,19 @@ class EpochSamples(keras.callbacks.Callback):
 
     def record(self, epoch: int) -> dict:
         """Writes the epoch's images; returns its mode-collapse figures."""
-        samples = self.generate(self.metric_z)
+        samples, walks = self.generate(self.metric_z), self.generate(self.walk_z)
         images = {"samples_bn0": tile(self.generate(self.grid_z), GRID_SIDE),
                   "samples_bn1": tile(self.generate(self.grid_z, batch_statistics=True), GRID_SIDE),
-                  "interpolation": tile(self.generate(self.strip_z), GRID_SIDE),
+                  "interpolation": tile(walks, GRID_SIDE),
                   "averaged": tile(stretched(samples.mean(axis=0, keepdims=True)), 1)}
         for kind, image in images.items():
             plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
         with self.writer.as_default():
             for kind in ("samples_bn0", "interpolation"):
                 tf.summary.image(kind, images[kind][None], step=epoch)
-        figures = gan_metrics.mode_collapse(samples, self.data_report)
-        return {key: figures[key] for key in ("one_of_each", "centre_coverage")}
+        figures = {**gan_metrics.mode_collapse(samples, self.data_report),
+                   **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]))}
+        return {key: figures[key] for key in FIGURES}
 
     def generate(self, z, batch_statistics=False):
         """Images shown for `z`; BatchNorm in inference mode, or normalising by the batch (statistics kept)."""
@@ -334,7 +340,7 @@ def write_results(args, gan: GAN, out: Path, data_report: dict) -> dict:
         "epochs_per_minute": 60.0 * len(history) / wall if wall else None,
         "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
         "initial": json.loads((out / "initial_metrics.json").read_text()),
-        "final": {key: float(history[-1][key]) for key in ("one_of_each", "centre_coverage")} if history else None,
+        "final": {key: float(history[-1][key]) for key in FIGURES} if history else None,
         "history": history,
     }
     write_json(out / "metrics.json", metrics)
@@ -346,7 +352,8 @@ def summary_line(metrics: dict) -> str:
     return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), "
             f"{final['one_of_each']:.1%} of samples have exactly one object of each colour "
             f"(data {metrics['data']['one_of_each']:.1%}); centre coverage {final['centre_coverage']:.1%} "
-            f"of the data's {metrics['data']['cells']} cells")
+            f"of the data's {metrics['data']['cells']} cells; latent walks: centres move "
+            f"{final['walk_centre_step']:.1f} px per step, areas change {final['walk_area_change']:.0%}")
 
 
 def main(argv=None):
