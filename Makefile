@@ -1,5 +1,6 @@
 # Two entry points: `make reproduce` (the main job) and `make test`.
-# `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py.
+# `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py; `make reproduce-gan` runs
+# the GAN study (reproduce_gan.py, about 25 min on 2 cores).
 # Each sets up the virtual environment and the data it needs.
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: reproduce test test-slow data
+.PHONY: reproduce reproduce-gan test test-slow data
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,9 @@ data: $(DATA)
 
 reproduce: $(DATA)
 	$(PY) reproduce.py $(ARGS)
+
+reproduce-gan: $(DATA)
+	$(PY) reproduce_gan.py $(ARGS)
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q

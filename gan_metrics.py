@@ -83,16 +83,19 @@ def mode_collapse(samples: np.ndarray, data_report: dict) -> dict:
             "sample_cells": len(report["cells"]), "data_cells": len(data_cells)}
 
 
-def largest_blob(found: list):
-    """(x, y, area) of the largest blob, or None."""
-    return max(found, key=lambda blob: blob[2]) if found else None
+def largest_object(found: list, area_range: tuple):
+    """(x, y, area) of the largest blob whose area is an object's, or None."""
+    low, high = area_range
+    objects = [blob for blob in found if low <= blob[2] <= high]
+    return max(objects, key=lambda blob: blob[2]) if objects else None
 
 
-def latent_walk(walks: np.ndarray) -> dict:
+def latent_walk(walks: np.ndarray, area_range: tuple) -> dict:
     """How objects change along latent interpolations: moving (the paper's CoordConv claim) or fading.
 
     `walks` is (walks, steps, H, W, C), images in [-1, 1] along straight lines
-    between fixed z. Per colour, the largest blob of each image is the object.
+    between fixed z. Per colour, the largest blob of each image whose area is
+    in `area_range` (the data's, as `objects_report` finds it) is the object.
     Between consecutive steps where it is present, `walk_centre_step` is the
     median distance its centre moves (pixels); `walk_area_change` is the mean
     of |area change| / larger area over consecutive steps where it is seen at
@@ -104,7 +107,7 @@ def latent_walk(walks: np.ndarray) -> dict:
     flat = walks.reshape(count * steps, *walks.shape[2:])
     moves, area_changes, present = [], [], np.ones(count * steps, bool)
     for mask in colour_masks(flat).values():
-        objects = [largest_blob(found) for found in find_blobs(mask)]
+        objects = [largest_object(found, area_range) for found in find_blobs(mask)]
         present &= np.array([o is not None for o in objects])
         for walk in range(count):
             path = objects[walk * steps:(walk + 1) * steps]

@@ -117,8 +117,9 @@ def square_walk(centres_x, sides):
 def test_latent_walk_tells_a_sliding_object_from_a_fading_one():
     sliding = square_walk(range(2, 22, 2), [8] * 10)
     fading = square_walk([12] * 10, [8, 8, 6, 0, 0, 0, 6, 8, 8, 8])
-    slide = gan_metrics.latent_walk(sliding[None])
-    fade = gan_metrics.latent_walk(fading[None])
+    slide = gan_metrics.latent_walk(sliding[None], (20, 100))
+    fade = gan_metrics.latent_walk(fading[None], (20, 100))
+    assert gan_metrics.latent_walk(-sliding[None], (20, 100))["walk_presence"] == 0.0  # a white field is no object
     assert slide == {"walk_centre_step": 2.0, "walk_area_change": 0.0, "walk_presence": 1.0}
     assert fade["walk_centre_step"] < 1.5 and fade["walk_presence"] == 0.7
     assert fade["walk_area_change"] == pytest.approx((2 * (1 - 36 / 64) + 2 * 1.0) / 7)  # 2 of 9 steps see none
