@@ -147,9 +147,12 @@ def data_for(arch, clevr_h5, tiny_data_dir):
     return clevr_h5 if arch.startswith("clevr") else not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
 
 
-@pytest.mark.parametrize("arch, flags", [(arch, ()) for arch in model_builders.GAN_ARCHS] + [
-    ("simple_gan", ("-fm", "-fmalpha", "0.5", "--pairedz")),
-])
+SLOW_GAN_ARCHS = ("simple_coordconv_in_gd", "clevr_coordconv_in_g")  # each variant stays in the fast run once
+
+
+@pytest.mark.parametrize("arch, flags", [
+    pytest.param(arch, (), marks=[pytest.mark.slow] if arch in SLOW_GAN_ARCHS else [])
+    for arch in model_builders.GAN_ARCHS] + [("simple_gan", ("-fm", "-fmalpha", "0.5", "--pairedz"))])
 def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_data_dir, arch, flags):
     data_h5 = data_for(arch, clevr_h5, tiny_data_dir)
     if arch.startswith("clevr"):  # one iteration: the first 16 images are enough
