@@ -16,6 +16,18 @@ import pytest  # noqa: E402
 from data import not_so_clevr_generator  # noqa: E402
 
 
+class InterruptAfter(keras.callbacks.Callback):
+    """Stops training as Ctrl-C would, once `epochs` epochs have finished: the resume tests' interruption."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
 @pytest.fixture(autouse=True)
 def float32_policy():
     """Mixed-precision tests change a global policy; every test starts from float32."""

@@ -10,7 +10,7 @@ import gan_metrics
 import model_builders
 import train_gan
 from data import not_so_clevr_generator, sort_of_clevr_generator as clevr
-from conftest import documented_counts
+from conftest import InterruptAfter, documented_counts
 from util import run_cli
 
 COUNT = 300
@@ -179,16 +179,6 @@ def test_same_seed_same_losses(tmp_path, tiny_data_dir):
     data_h5 = data_for("simple_gan", None, tiny_data_dir)
     runs = [train_gan.main(gan_argv(tmp_path, data_h5, "--arch", "simple_gan", name=f"run{i}")) for i in range(2)]
     assert runs[0]["history"][0]["g_loss"] == runs[1]["history"][0]["g_loss"]
-
-
-class InterruptAfter(train_gan.keras.callbacks.Callback):
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
-            raise KeyboardInterrupt
 
 
 def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, monkeypatch, capsys):

@@ -14,7 +14,7 @@ import pytest
 
 import model_builders
 import train
-from conftest import TINY, documented_counts
+from conftest import TINY, InterruptAfter, documented_counts
 from data import not_so_clevr_generator as generator
 from util import run_cli
 
@@ -143,19 +143,9 @@ def test_same_seed_repeats_the_run(tmp_path, tiny_h5):
     assert first["final"] == second["final"]
 
 
-class InterruptAfter(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_h5, monkeypatch, capsys):
     make_callbacks = train.make_callbacks
-    monkeypatch.setattr(train, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(1)])
+    monkeypatch.setattr(train, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
     with pytest.raises(KeyboardInterrupt):
         run_train(tmp_path, tiny_h5, "--arch", "coordconv_classification", "-E", "4")
     monkeypatch.setattr(train, "make_callbacks", make_callbacks)
