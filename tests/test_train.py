@@ -231,6 +231,7 @@ def train_in_subprocess(tmp_path, tiny_h5, name, *flags, env=None):
     return json.loads((out / "metrics.json").read_text()), json.loads((out / "config.json").read_text())
 
 
+@pytest.mark.slow  # 30 s; the multiworker test keeps the strategy path in the fast run
 def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path, tiny_h5):
     single, _ = train_in_subprocess(tmp_path, tiny_h5, "single")
     mirrored, config = train_in_subprocess(tmp_path, tiny_h5, "mirrored", "--strategy", "mirrored",
