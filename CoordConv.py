@@ -43,7 +43,8 @@ def _dynamic_coordinate_grid(spatial_shape, with_r, dtype):
         line_shape = [1] * rank
         line_shape[axis] = -1
         n = spatial_shape[axis]
-        line = ops.cast(ops.arange(n), dtype) * (2.0 / ops.cast(ops.maximum(n - 1, 1), dtype)) - 1.0
+        step = 2.0 / ops.cast(ops.maximum(n - 1, 1), dtype)
+        line = ops.cast(ops.arange(n), dtype) * step - 1.0
         channels.append(ops.broadcast_to(ops.reshape(line, line_shape), spatial_shape))
     if with_r:
         channels.append(ops.sqrt(sum(ops.square(c) for c in channels)))

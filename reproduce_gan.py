@@ -38,7 +38,8 @@ from train import write_json  # noqa: E402
 from util import positive, run_cli  # noqa: E402
 
 ARCHS = ("simple_gan", "simple_coordconv_in_g")
-FLAGS = "-mb 16 -L 0.0001 --lr2 .0005 --opt adam --z_dim 256"  # the paper's README
+MINIBATCH = 16
+FLAGS = f"-mb {MINIBATCH} -L 0.0001 --lr2 .0005 --opt adam --z_dim 256"  # the paper's README
 COLUMNS = {"one_of_each": "one square", "centre_coverage": "centre coverage",
            "walk_centre_step": "walk: centre step (px)", "walk_area_change": "walk: area change",
            "walk_presence": "walk: square present"}
@@ -102,9 +103,9 @@ def table(runs: dict, seeds: list, steps_per_epoch: int) -> str:
 
 
 def steps_per_epoch(args) -> int:
-    """Minibatches of 16 per epoch: the paper drops the last partial one."""
+    """Minibatches per epoch: the paper drops the last partial one."""
     images = train_gan.datasets.load_gan_images(str(generator.dataset_path(args.data_dir, "uniform")), "simple")
-    return len(images) // 16
+    return len(images) // MINIBATCH
 
 
 def curve(metrics: dict, key: str) -> list:

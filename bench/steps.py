@@ -28,8 +28,8 @@ from bench.forms import concatenation_builders  # noqa: E402
 from bench.timing import median_seconds  # noqa: E402
 from util import positive  # noqa: E402
 
-SUPERVISED = {"coordconv_classification": "rectangle_4_uniform.h5", "coordconv_rendering": "rectangle_4_uniform.h5",
-              "coordconv_regressor": "rectangle_4_uniform.h5", "upsample_coordconv_coords": "rectangle_4_uniform.h5"}
+SUPERVISED = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor", "upsample_coordconv_coords")
+SUPERVISED_DATA = "rectangle_4_uniform.h5"
 SUPERVISED_FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1"
 GAN_ARCHS = ("clevr_coordconv_in_g", "clevr_coordconv_in_gd", "clevr_gan")
 GAN_FLAGS = "--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam"  # the paper's README
@@ -65,7 +65,7 @@ def main():
     parser.add_argument("--repeats", type=positive(int), default=10)
     parser.add_argument("--data-dir", default="data")
     args = parser.parse_args()
-    makers = {arch: (lambda a=arch: supervised_step(a, Path(args.data_dir) / SUPERVISED[a])) for arch in SUPERVISED}
+    makers = {arch: (lambda a=arch: supervised_step(a, Path(args.data_dir) / SUPERVISED_DATA)) for arch in SUPERVISED}
     makers.update({arch: (lambda a=arch: gan_step(a)) for arch in GAN_ARCHS})
     print(f"{'arch':<26} {'concat ms':>9} {'split ms':>8} {'speed-up':>8}")
     for arch, make_step in makers.items():
