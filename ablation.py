@@ -28,6 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import reproduce  # noqa: E402
+from runs import write_json  # noqa: E402
 import train  # noqa: E402
 from util import CliError, Parser, positive, run_cli  # noqa: E402
 
@@ -201,7 +202,7 @@ def main(argv=None):
         raise CliError(f"{out / 'ablation.json'} records no runs of {args.epochs} epochs: "
                        "run ablation.py without --table-only first")
     summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
-    train.write_json(out / "ablation.json", {"epochs": args.epochs, "recipes": summaries,
+    write_json(out / "ablation.json", {"epochs": args.epochs, "recipes": summaries,
                                              "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
     (out / "ablation.md").write_text(table(summaries, args.epochs))
     print("\n" + (out / "ablation.md").read_text())

@@ -256,10 +256,11 @@ def coordconv_generator(z_dim, image_shape, spec, bounded=False, width=DCGAN_WID
     return keras.Model(z, images, name="coordconv_generator")
 
 
-def deconv_generator(z_dim, image_shape, spec, width=DCGAN_WIDTH):
+def deconv_generator(z_dim, image_shape, spec, width=DCGAN_WIDTH, bounded=True):
     """DCGAN: dense to 4x4x512, then 5x5 stride-2 transposed convs 256, 128, 64, out.
 
-    6,415,235 params for z_dim 256 and RGB.
+    Ends in tanh as the paper's; `bounded=False` leaves it linear (the VAE's
+    decoder gives logits). 6,415,235 params for z_dim 256 and RGB.
     """
     height, image_width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
@@ -267,7 +268,7 @@ def deconv_generator(z_dim, image_shape, spec, width=DCGAN_WIDTH):
     x = layers.ReLU()(batch_norm()(layers.Reshape((height // 16, image_width // 16, 8 * width))(x)))
     for filters in (4 * width, 2 * width, width):
         x = layers.ReLU()(batch_norm()(layers.Conv2DTranspose(filters, 5, 2, padding="same")(x)))
-    images = layers.Conv2DTranspose(channels, 5, 2, padding="same", activation="tanh")(x)
+    images = layers.Conv2DTranspose(channels, 5, 2, padding="same", activation="tanh" if bounded else None)(x)
     return keras.Model(z, images, name="deconv_generator")
 
 
@@ -278,13 +279,18 @@ def discriminator(image_shape, add_coords, width=DCGAN_WIDTH):
     4,318,337 params for RGB without coordinates.
     """
     images = keras.Input(image_shape, name="images")
+    features = downsampler(images, add_coords, width)
+    logits = layers.Dense(1, name="logits")(features)
+    return keras.Model(images, {"logits": logits, "features": features}, name="discriminator")
+
+
+def downsampler(images, add_coords, width):
+    """The DCGAN discriminator's convs, flattened: the GAN's discriminator and the VAE's encoder."""
     first_conv = CoordConv2D if add_coords else layers.Conv2D
     x = layers.LeakyReLU(0.2)(first_conv(width, 5, 2, padding="same")(images))
     for filters in (2 * width, 4 * width, 8 * width):
         x = layers.LeakyReLU(0.2)(batch_norm()(layers.Conv2D(filters, 5, 2, padding="same")(x)))
-    features = layers.Flatten(name="features")(x)
-    logits = layers.Dense(1, name="logits")(features)
-    return keras.Model(images, {"logits": logits, "features": features}, name="discriminator")
+    return layers.Flatten(name="features")(x)
 
 
 def build_gan(arch: str, image_shape, z_dim: int, spec: Spec, bounded=False, width=DCGAN_WIDTH):
@@ -304,3 +310,28 @@ def build_gan(arch: str, image_shape, z_dim: int, spec: Spec, bounded=False, wid
 def has_linear_output(arch: str, bounded: bool) -> bool:
     """Whether the GAN arch's generator ends linear (tanh is then applied to the images shown)."""
     return GAN_VARIANTS[arch.split("_", 1)[1]][0] and not bounded
+
+
+# §5, the VAEs of train_vae.py: --arch is <data>_<variant>; the variant names the decoder.
+VAE_VARIANTS = {"vae": False, "coordconv_vae": True}
+VAE_ARCHS = tuple(f"{data}_{variant}" for data in GAN_DATA for variant in VAE_VARIANTS)
+
+
+def encoder(image_shape, z_dim, width=DCGAN_WIDTH):
+    """The DCGAN discriminator's convs, then the posterior's mean and log-variance (dense, z_dim each).
+
+    335,904 params for z_dim 16, gray 64x64, width 16.
+    """
+    images = keras.Input(image_shape, name="images")
+    features = downsampler(images, False, width)
+    return keras.Model(images, {"mean": layers.Dense(z_dim, name="mean")(features),
+                                "log_var": layers.Dense(z_dim, name="log_var")(features)}, name="encoder")
+
+
+def build_vae(arch: str, image_shape, z_dim: int, spec: Spec, width=DCGAN_WIDTH):
+    """(encoder, decoder) for a train_vae.py --arch; both decoders end linear (logits)."""
+    if arch not in VAE_ARCHS:
+        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(VAE_ARCHS)}")
+    decoder = coordconv_generator(z_dim, image_shape, spec, False, width) if VAE_VARIANTS[arch.split("_", 1)[1]] \
+        else deconv_generator(z_dim, image_shape, spec, width, bounded=False)
+    return encoder(image_shape, z_dim, width), decoder

@@ -33,6 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from runs import write_json  # noqa: E402
 import train  # noqa: E402
 from data import not_so_clevr_generator as generator  # noqa: E402
 from util import Parser, positive, run_cli  # noqa: E402
@@ -348,7 +349,7 @@ def main(argv=None):
     results = run_all(args)
     out = Path(args.results)
     (out / "table.md").write_text(table(results))
-    train.write_json(out / "results.json", {"rows": [result.as_json() for result in results]})
+    write_json(out / "results.json", {"rows": [result.as_json() for result in results]})
     plot_splits(args, out / "splits.png")
     if any(r.experiment.task == "classification" for r in results):
         plot_accuracy_vs_time(results, args.splits, out / "classification_accuracy_vs_time.png")

@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""The paper's generative claims (§5) at a budget 2 CPU cores can run: GAN against CoordConv GAN over seeds.
+"""The paper's generative claims (§5) at a budget 2 CPU cores can run: GAN against CoordConv GAN, and
+deconv VAE against CoordConv VAE, over seeds.
 
-    python reproduce_gan.py [--seeds 0 1 2] [--epochs 3] [--width 8] [--results results/gan]
+    python reproduce_gan.py [--studies gan vae] [--seeds 0 1 2] [--epochs 3] [--vae-epochs 6] [--width 8]
 
-Both GANs train on the Not-so-Clevr squares (all 3,136 images, 64x64 gray,
-as the paper's simple_* runs) with the paper's README flags (-mb 16, Adam,
--L 0.0001, --lr2 .0005, --z_dim 256) and the paper's training step, at equal
-steps, every layer of both networks at 1/8 of the paper's width (--width 8
-against 64), which makes a CoordConv GAN step about 50x cheaper. Per arch
-and seed: the mode-collapse figures (one object per sample, centre coverage
-of the data's 8x8 cells) and the latent-walk figures (how far the square
-moves per interpolation step against how much its area changes) before
-training and after every epoch. Writes table.md, results.json, a plot of the
-figures against steps, and each run's last sample grid and latent walks.
-Runs resume: rerun to continue an interrupted study.
+Every network trains on the Not-so-Clevr squares (64x64 gray, one white
+square per image: "mode collapse" and "moving" are easy to measure), every
+layer at 1/8 of the paper's width (--width 8 against 64), at equal steps
+within a study. The GANs take all 3,136 images and the paper's README flags
+(-mb 16, Adam, -L 0.0001, --lr2 .0005, --z_dim 256) and training step. The
+VAEs hold out the last tenth and take -mb 32, Adam -L 0.001, --z_dim 8. Per
+arch and seed: the mode-collapse figures (one square per sample, centre
+coverage of the data's 8x8 cells) and the latent-walk figures (how far the
+square moves per interpolation step against how much its area changes) before
+training and after every epoch, and for the VAEs the held-out ELBO's terms.
+Writes a table per study (table.md), results.json, a plot of the figures
+against steps per study, and each run's last sample grid and latent walks
+(and the VAEs' reconstructions). Runs resume: rerun to continue an
+interrupted study.
 """
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -33,52 +38,80 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import train_gan  # noqa: E402
+import train_vae  # noqa: E402
 from data import not_so_clevr_generator as generator  # noqa: E402
-from train import write_json  # noqa: E402
+from runs import write_json  # noqa: E402
 from util import positive, run_cli  # noqa: E402
 
-ARCHS = ("simple_gan", "simple_coordconv_in_g")
-MINIBATCH = 16
-FLAGS = f"-mb {MINIBATCH} -L 0.0001 --lr2 .0005 --opt adam --z_dim 256"  # the paper's README
-COLUMNS = {"one_of_each": "one square", "centre_coverage": "centre coverage",
-           "walk_centre_step": "walk: centre step (px)", "walk_area_change": "walk: area change",
-           "walk_presence": "walk: square present"}
+FIGURE_COLUMNS = {"one_of_each": "one square", "centre_coverage": "centre coverage",
+                  "walk_centre_step": "walk: centre step (px)", "walk_area_change": "walk: area change",
+                  "walk_presence": "walk: square present"}
+ELBO_COLUMNS = {"loss": "held-out -ELBO", "reconstruction": "reconstruction", "kl": "KL"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """One family of §5: its trainer's main, the archs compared, their common flags, what its table shows."""
+    train: object
+    archs: tuple
+    flags: str
+    images: tuple  # the PNG kinds copied beside the table
+    val_columns: dict  # metrics.json "val" figures, for the VAE's held-out ELBO
+
+
+STUDIES = {
+    "gan": Study(train_gan.main, ("simple_gan", "simple_coordconv_in_g"),
+                 "-mb 16 -L 0.0001 --lr2 .0005 --opt adam --z_dim 256",  # the paper's README
+                 ("samples_bn0", "interpolation"), {}),
+    "vae": Study(train_vae.main, ("simple_vae", "simple_coordconv_vae"), "-mb 32 -L 0.001 --opt adam --z_dim 8",
+                 ("samples_bn0", "interpolation", "reconstructions"), ELBO_COLUMNS),
+}
+ARCHS = tuple(arch for study in STUDIES.values() for arch in study.archs)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", nargs="+", choices=tuple(STUDIES), default=list(STUDIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=positive(int), default=3, help="epochs of 196 steps")
+    parser.add_argument("--epochs", type=positive(int), default=3, help="GAN epochs, of 196 steps")
+    parser.add_argument("--vae-epochs", type=positive(int), default=6, help="VAE epochs, of 89 steps")
     parser.add_argument("--width", type=positive(int), default=8, help="the networks' base width (paper: 64)")
     parser.add_argument("--metric-samples", type=positive(int), default=500)
-    parser.add_argument("--archs", nargs="+", choices=train_gan.model_builders.GAN_ARCHS, default=list(ARCHS))
-    parser.add_argument("--results", default="results/gan")
+    parser.add_argument("--results", default="results", help="each study writes into its own folder in it")
     parser.add_argument("--data-dir", default="data")
     return parser.parse_args(argv)
 
 
-def train_argv(arch: str, seed: int, args) -> list:
-    return ["--arch", arch, "--data_h5", str(generator.dataset_path(args.data_dir, "uniform")), *FLAGS.split(),
-            "-E", str(args.epochs), "--width", str(args.width), "--seed", str(seed),
+def train_argv(study: str, arch: str, seed: int, args) -> list:
+    epochs = args.epochs if study == "gan" else args.vae_epochs
+    return ["--arch", arch, "--data_h5", str(generator.dataset_path(args.data_dir, "uniform")),
+            *STUDIES[study].flags.split(), "-E", str(epochs), "--width", str(args.width), "--seed", str(seed),
             "--metric-samples", str(args.metric_samples), "--snapshot-every", "0", "--quiet",
-            "--output", str(run_dir(args, arch, seed))]
+            "--output", str(run_dir(args, study, arch, seed))]
 
 
-def run_dir(args, arch: str, seed: int) -> Path:
-    return Path(args.results) / "runs" / f"{arch}_seed{seed}"
+def study_dir(args, study: str) -> Path:
+    return Path(args.results) / study
 
 
-def run_all(args) -> dict:
+def run_dir(args, study: str, arch: str, seed: int) -> Path:
+    return study_dir(args, study) / "runs" / f"{arch}_seed{seed}"
+
+
+def run_all(args, study: str) -> dict:
     """{arch: [metrics.json of each seed]}, training what is not trained yet."""
-    if not generator.dataset_path(args.data_dir, "uniform").exists():
-        generator.main(["--out-dir", args.data_dir, "--splits", "uniform"])
-    jobs = [(arch, seed) for arch in args.archs for seed in args.seeds]
-    progress = keras.utils.Progbar(len(jobs), unit_name="run")
-    runs = {arch: [] for arch in args.archs}
+    jobs = [(arch, seed) for arch in STUDIES[study].archs for seed in args.seeds]
+    progress = keras.utils.Progbar(len(jobs), unit_name=f"{study} run")
+    runs = {arch: [] for arch in STUDIES[study].archs}
     for done, (arch, seed) in enumerate(jobs):
-        runs[arch].append(train_gan.main(train_argv(arch, seed, args)))
+        runs[arch].append(STUDIES[study].train(train_argv(study, arch, seed, args)))
         progress.update(done + 1)
     return runs
+
+
+def figure(value: float) -> str:
+    """Two decimals; n/a where the figure had nothing to measure (no square found)."""
+    return f"{value:.2f}" if np.isfinite(value) else "n/a"
 
 
 def spread(values: list) -> str:
@@ -89,36 +122,35 @@ def spread(values: list) -> str:
     return f"{np.median(finite):.2f} ({min(finite):.2f}–{max(finite):.2f})"
 
 
-def table(runs: dict, seeds: list, steps_per_epoch: int) -> str:
-    header = "| arch | seed | steps | " + " | ".join(COLUMNS.values()) + " |"
-    lines = [header, "|" + "---|" * (3 + len(COLUMNS))]
+def row_figures(metrics: dict, study: Study) -> list:
+    """The figures of one run, in the table's column order."""
+    return [metrics["final"][key] for key in FIGURE_COLUMNS] + [metrics["val"][key] for key in study.val_columns]
+
+
+def table(runs: dict, seeds: list, study: Study) -> str:
+    columns = list(FIGURE_COLUMNS.values()) + list(study.val_columns.values())
+    lines = ["| arch | seed | steps | " + " | ".join(columns) + " |", "|" + "---|" * (3 + len(columns))]
     for arch, seed_runs in runs.items():
         for seed, metrics in zip(seeds, seed_runs):
-            steps = metrics["epochs"] * steps_per_epoch
+            steps = metrics["epochs"] * metrics["steps_per_epoch"]
             lines.append(f"| {arch} | {seed} | {steps} | "
-                         + " | ".join(f"{metrics['final'][key]:.2f}" for key in COLUMNS) + " |")
-        lines.append(f"| **{arch}** | median (min–max) | | "
-                     + " | ".join(spread([m["final"][key] for m in seed_runs]) for key in COLUMNS) + " |")
+                         + " | ".join(map(figure, row_figures(metrics, study))) + " |")
+        per_column = zip(*(row_figures(metrics, study) for metrics in seed_runs))
+        lines.append(f"| **{arch}** | median (min–max) | | " + " | ".join(map(spread, per_column)) + " |")
     return "\n".join(lines) + "\n"
-
-
-def steps_per_epoch(args) -> int:
-    """Minibatches per epoch: the paper drops the last partial one."""
-    images = train_gan.datasets.load_gan_images(str(generator.dataset_path(args.data_dir, "uniform")), "simple")
-    return len(images) // MINIBATCH
 
 
 def curve(metrics: dict, key: str) -> list:
     return [metrics["initial"][key]] + [float(row[key]) for row in metrics["history"]]
 
 
-def plot_against_steps(runs: dict, steps_per_epoch: int, path: Path):
-    figure, axes = plt.subplots(1, len(COLUMNS), figsize=(4 * len(COLUMNS), 3.2))
-    for ax, (key, label) in zip(axes, COLUMNS.items()):
+def plot_against_steps(runs: dict, path: Path):
+    figure, axes = plt.subplots(1, len(FIGURE_COLUMNS), figsize=(4 * len(FIGURE_COLUMNS), 3.2))
+    for ax, (key, label) in zip(axes, FIGURE_COLUMNS.items()):
         for colour, (arch, seed_runs) in zip(("tab:blue", "tab:red", "tab:green"), runs.items()):
             for index, metrics in enumerate(seed_runs):
                 values = curve(metrics, key)
-                steps = np.arange(len(values)) * steps_per_epoch
+                steps = np.arange(len(values)) * metrics["steps_per_epoch"]
                 ax.plot(steps, values, color=colour, alpha=0.7, label=arch if index == 0 else None)
         ax.set(title=label, xlabel="steps")
     axes[0].legend(fontsize=8)
@@ -127,30 +159,40 @@ def plot_against_steps(runs: dict, steps_per_epoch: int, path: Path):
     plt.close(figure)
 
 
-def collect_images(runs: dict, args, folder: Path):
-    """Each run's last sample grid and latent walks, beside the table."""
+def collect_images(runs: dict, args, study: str):
+    """Each run's last sample grid and latent walks (and reconstructions), beside the table."""
+    folder = study_dir(args, study) / "images"
     folder.mkdir(parents=True, exist_ok=True)
     for arch, seed_runs in runs.items():
         for seed, metrics in zip(args.seeds, seed_runs):
-            for kind in ("samples_bn0", "interpolation"):
-                source = run_dir(args, arch, seed) / "fake_images" / f"{kind}_epoch{metrics['epochs']:03d}.png"
+            for kind in STUDIES[study].images:
+                source = run_dir(args, study, arch, seed) / "fake_images" / f"{kind}_epoch{metrics['epochs']:03d}.png"
                 shutil.copy(source, folder / f"{arch}_seed{seed}_{kind}.png")
+
+
+def report(runs: dict, args, study: str):
+    """table.md, results.json, the plot and the images of one study."""
+    out = study_dir(args, study)
+    (out / "table.md").write_text(table(runs, args.seeds, STUDIES[study]))
+    write_json(out / "results.json", {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
+                                              "val": m.get("val"), "wall_time_s": m["wall_time_s"]}
+                                             for seed, m in zip(args.seeds, seed_runs)]
+                                      for arch, seed_runs in runs.items()})
+    plot_against_steps(runs, out / "metrics_vs_steps.png")
+    collect_images(runs, args, study)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.perf_counter()
-    runs = run_all(args)
-    out, steps = Path(args.results), steps_per_epoch(args)
-    (out / "table.md").write_text(table(runs, args.seeds, steps))
-    write_json(out / "results.json", {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
-                                              "wall_time_s": m["wall_time_s"]}
-                                             for seed, m in zip(args.seeds, seed_runs)]
-                                      for arch, seed_runs in runs.items()})
-    plot_against_steps(runs, steps, out / "metrics_vs_steps.png")
-    collect_images(runs, args, out / "images")
-    print(f"\nwrote {out / 'table.md'}, results.json and figures in {time.perf_counter() - start:.0f} s\n")
-    print((out / "table.md").read_text())
+    if not generator.dataset_path(args.data_dir, "uniform").exists():
+        generator.main(["--out-dir", args.data_dir, "--splits", "uniform"])
+    for study in args.studies:
+        start = time.perf_counter()
+        runs = run_all(args, study)
+        report(runs, args, study)
+        table_path = study_dir(args, study) / "table.md"
+        print(f"\n{study}: wrote {table_path}, results.json and figures in {time.perf_counter() - start:.0f} s\n")
+        print(table_path.read_text())
 
 
 if __name__ == "__main__":

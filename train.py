@@ -10,11 +10,9 @@ and the final metrics.json. Rerunning into the same folder (or --load FOLDER)
 resumes from the last finished epoch.
 """
 
-import csv
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
@@ -26,6 +24,8 @@ import tensorflow as tf  # noqa: E402
 import datasets  # noqa: E402
 import model_builders  # noqa: E402
 import tasks  # noqa: E402
+from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, previous_elapsed, progress_verbosity,  # noqa: E402
+                  read_history, start_from_snapshot, write_config, write_json)
 from util import (CliError, atomic_h5, optimizer_from_flags, positive, require_arch, run_cli,  # noqa: E402
                   standard_parser)
 
@@ -117,30 +117,12 @@ def distribution_strategy(args) -> tf.distribute.Strategy:
     return strategy
 
 
-def hide_gpus():
-    """--cpu: TensorFlow places everything on the CPU."""
-    try:
-        tf.config.set_visible_devices([], "GPU")
-    except RuntimeError as error:
-        raise CliError(f"--cpu must be set before TensorFlow starts in this process ({error})")
-
-
 def split_cpu(count: int):
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError as error:
         raise CliError(f"--cpu-devices must be set before TensorFlow starts in this process ({error})")
-
-
-def output_dir(args) -> Path:
-    if args.load and Path(args.load).is_dir():
-        return Path(args.load)
-    if args.output:
-        return Path(args.output)
-    if os.environ.get("GIT_RESULTS_MANAGER_DIR"):
-        return Path(os.environ["GIT_RESULTS_MANAGER_DIR"])
-    return Path("runs") / f"{args.arch}_{Path(args.data_h5).stem}"
 
 
 def load_data(args, task):
@@ -194,36 +176,11 @@ def build_model(args, task, loss, steps_per_epoch):
     return model
 
 
-def start_from_snapshot(model, path):
-    """Copies a .keras snapshot's weights into `model`, which must have the same layers.
-
-    train_gan.py uses it for its generator.
-    """
-    try:
-        snapshot = keras.saving.load_model(path)
-    except (OSError, ValueError) as error:
-        raise CliError(f"--load {path}: not a run folder or a readable .keras model ({error})")
-    try:
-        model.set_weights(snapshot.get_weights())
-    except ValueError as error:
-        raise CliError(f"--load {path}: its weights do not fit --arch {model.name} with these flags ({error})")
-
-
 def as_dataset(inputs, targets, batch_size, seed=None):
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if seed is not None:
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def console(args):
-    """print, or nothing under --quiet."""
-    return (lambda *_: None) if args.quiet else print
-
-
-def progress_verbosity(args) -> int:
-    """Keras' progress bar on a terminal or with --verbose, one line per epoch in a log, nothing if --quiet."""
-    return 0 if args.quiet else 1 if args.verbose or sys.stdout.isatty() else 2
 
 
 def make_callbacks(args, out, steps_per_epoch, train, val, task):
@@ -248,40 +205,6 @@ def make_callbacks(args, out, steps_per_epoch, train, val, task):
             monitor="val_loss", factor=args.lrstepratio, patience=args.lrstepevery,
             min_lr=args.lr * args.lrstepratio ** args.lrmaxsteps, verbose=1))
     return callbacks
-
-
-class ElapsedTime(keras.callbacks.Callback):
-    """Adds `time_s`, wall seconds since the run began, to each epoch's logs.
-
-    On resume it continues from the last time in history.csv, so "time to the
-    best epoch" stays true across interruptions.
-    """
-
-    def __init__(self, history_csv: Path):
-        super().__init__()
-        self.history_csv = history_csv
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter() - previous_elapsed(self.history_csv)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["time_s"] = time.perf_counter() - self.start
-
-
-def previous_elapsed(history_csv: Path) -> float:
-    return elapsed(read_history(history_csv))
-
-
-def elapsed(history: list) -> float:
-    """Wall seconds of the run up to its last finished epoch."""
-    return float(history[-1]["time_s"]) if history else 0.0
-
-
-def read_history(history_csv: Path) -> list:
-    if not history_csv.exists():
-        return []
-    with open(history_csv) as f:
-        return list(csv.DictReader(f))
 
 
 class RegularisationLoss(keras.callbacks.Callback):
@@ -407,18 +330,6 @@ def pixel_softmax(logits):
     flat = logits.reshape(len(logits), -1)
     flat = np.exp(flat - flat.max(axis=1, keepdims=True))
     return (flat / flat.sum(axis=1, keepdims=True)).reshape(logits.shape)
-
-
-def write_config(out: Path, args, **extra):
-    """config.json: the parsed flags and the library versions, so the folder alone tells how to rerun it."""
-    write_json(out / "config.json", {**vars(args), "output": str(out), **extra,
-                                     "tensorflow": tf.__version__, "keras": keras.__version__})
-
-
-def write_json(path: Path, content: dict):
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")
-    os.replace(temporary, path)
 
 
 def summary_line(task, metrics: dict) -> str:

@@ -20,7 +20,6 @@ and latent-walk figures before training and per epoch (see gan_metrics.py). Reru
 the same folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
-import contextlib
 import json
 import os
 import sys
@@ -29,25 +28,20 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
 
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import datasets  # noqa: E402
 import gan_metrics  # noqa: E402
+import generative  # noqa: E402
 import model_builders  # noqa: E402
-from train import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
-                   start_from_snapshot, write_config, write_json)
+from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
+                  start_from_snapshot, write_config, write_json)
+from generative import GRID_SIDE, WALKS, SaveNetworks, interpolate, save_networks, statistics_kept  # noqa: E402
 from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser  # noqa: E402
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
-GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
-WALKS = 8  # latent walks between fixed pairs of z, for the strips and the walk metric
-FIGURES = ("one_of_each", "centre_coverage", "walk_centre_step", "walk_area_change", "walk_presence")
 GENERATOR_STEPS = 2  # per discriminator step, as the paper
 
 
@@ -98,6 +92,11 @@ def load_images(args) -> np.ndarray:
     return images
 
 
+def steps_per_epoch(images: np.ndarray, minibatch: int) -> int:
+    """The paper drops the last partial batch."""
+    return len(images) // minibatch
+
+
 def scaled(images):
     """uint8 0..255 -> float32 in [-1, 1], the range of the generator's tanh."""
     return tf.cast(images, tf.float32) / 127.5 - 1.0
@@ -106,7 +105,6 @@ def scaled(images):
 def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
     """Batches of {"images"[, "images2"][, "z"]}; shuffles indices, not the images themselves."""
     table = tf.constant(images)
-    batches = len(images) // args.minibatch  # the paper drops the last partial batch
 
     def shuffled_images(seed):
         order = tf.data.Dataset.range(len(images)).shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -116,7 +114,7 @@ def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
     if args.feature_match:  # a second real batch, as the paper's input_images2
         parts["images2"] = shuffled_images(args.seed + 1)
     if args.pairedz:
-        parts["z"] = tf.data.Dataset.range(batches).map(
+        parts["z"] = tf.data.Dataset.range(steps_per_epoch(images, args.minibatch)).map(
             lambda i: tf.random.stateless_uniform((args.minibatch, args.z_dim), seed=[args.seed, i], minval=-1.0))
     return tf.data.Dataset.zip(parts).prefetch(tf.data.AUTOTUNE)
 
@@ -124,16 +122,6 @@ def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
 def sigmoid_xe(logits, label: float):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), label),
                                                                   logits=logits))
-
-
-@contextlib.contextmanager
-def statistics_kept(*networks):
-    """Moving BatchNorm statistics as they were on entry: the paper moves them once per batch, not per step."""
-    variables = [v for network in networks for v in network.non_trainable_variables]
-    saved = [tf.identity(v.value) for v in variables]
-    yield
-    for variable, value in zip(variables, saved):
-        variable.assign(value)
 
 
 class GAN(keras.Model):
@@ -160,6 +148,11 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    @property
+    def networks(self) -> dict:
+        """The networks saved as snapshots, by name."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
 
     def call(self, z, training=False):
         return self.shown(self.generator(z, training=training))
@@ -221,105 +214,25 @@ def build_gan(args, image_shape) -> GAN:
     return gan
 
 
-def tile(images: np.ndarray, columns: int) -> np.ndarray:
-    """Images in [-1, 1] -> one RGB grid in [0, 1] with 1-pixel black dividers."""
-    images = np.clip((images + 1.0) / 2.0, 0.0, 1.0)
-    if images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)
-    rows = -(-len(images) // columns)
-    count, height, width, _ = images.shape
-    grid = np.zeros((rows * (height + 1) - 1, columns * (width + 1) - 1, 3), np.float32)
-    for index in range(count):
-        row, column = divmod(index, columns)
-        grid[row * (height + 1):row * (height + 1) + height, column * (width + 1):column * (width + 1) + width] = \
-            images[index]
-    return grid
-
-
-def interpolate(z_from: np.ndarray, z_to: np.ndarray, steps: int = GRID_SIDE) -> np.ndarray:
-    return np.stack([z_from + (z_to - z_from) * t for t in np.linspace(0.0, 1.0, steps)]).astype(np.float32)
-
-
-def stretched(image: np.ndarray) -> np.ndarray:
-    """Min-max stretched to [-1, 1], as the paper shows the mean of its samples."""
-    low, high = image.min(), image.max()
-    return (image - low) / (high - low) * 2.0 - 1.0 if high > low else np.zeros_like(image)
-
-
-class EpochSamples(keras.callbacks.Callback):
-    """Before training and after every epoch: PNGs and TensorBoard images of samples, and the mode-collapse figures.
-
-    The fixed z (grid, interpolation ends, metric samples) come from --seed, so
-    epochs and runs compare image by image. The figures before training go to
-    initial_metrics.json.
-    """
+class GANSamples(generative.EpochSamples):
+    """The paper's fixed-z images and figures: z uniform in [-1, 1] from --seed, walks between fixed pairs."""
 
     def __init__(self, out: Path, z_dim: int, metric_samples: int, data_report: dict, seed: int):
-        super().__init__()
-        self.out, self.folder = out, out / "fake_images"
-        self.log_dir = out / "tensorboard" / "images"
         rng = np.random.default_rng(seed)
-        self.grid_z = rng.uniform(-1, 1, (GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
+        grid_z = rng.uniform(-1, 1, (GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
         self.walk_z = np.concatenate([interpolate(*rng.uniform(-1, 1, (2, z_dim))) for _ in range(WALKS)])
-        self.metric_z = rng.uniform(-1, 1, (metric_samples, z_dim)).astype(np.float32)
-        self.data_report = data_report
+        metric_z = rng.uniform(-1, 1, (metric_samples, z_dim)).astype(np.float32)
+        super().__init__(out, grid_z, metric_z, data_report)
 
-    def on_train_begin(self, logs=None):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.writer = tf.summary.create_file_writer(str(self.log_dir))
-        if not (self.out / "initial_metrics.json").exists():  # a resumed run did this before
-            write_json(self.out / "initial_metrics.json", self.record(0))
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs.update(self.record(epoch + 1))
-
-    def record(self, epoch: int) -> dict:
-        """Writes the epoch's images; returns its mode-collapse figures."""
-        samples, walks = self.generate(self.metric_z), self.generate(self.walk_z)
-        images = {"samples_bn0": tile(self.generate(self.grid_z), GRID_SIDE),
-                  "samples_bn1": tile(self.generate(self.grid_z, batch_statistics=True), GRID_SIDE),
-                  "interpolation": tile(walks, GRID_SIDE),
-                  "averaged": tile(stretched(samples.mean(axis=0, keepdims=True)), 1)}
-        for kind, image in images.items():
-            plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
-        with self.writer.as_default():
-            for kind in ("samples_bn0", "interpolation"):
-                tf.summary.image(kind, images[kind][None], step=epoch)
-        figures = {**gan_metrics.mode_collapse(samples, self.data_report),
-                   **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]),
-                                             self.data_report["area_range"])}
-        return {key: figures[key] for key in FIGURES}
-
-    def generate(self, z, batch_statistics=False):
-        """Images shown for `z`; BatchNorm in inference mode, or normalising by the batch (statistics kept)."""
-        if not batch_statistics:
-            return self.model.predict(z, batch_size=100, verbose=0)
-        with statistics_kept(self.model.generator):
-            return self.model(z, training=True).numpy()
-
-
-class SaveNetworks(keras.callbacks.Callback):
-    """Saves the generator and the discriminator as .keras files every `every` epochs."""
-
-    def __init__(self, out: Path, stem: str, every: int):
-        super().__init__()
-        self.out, self.stem, self.every = out, stem, every
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            save_networks(self.model, self.out, f"{self.stem}_{{}}_epoch{epoch + 1:03d}.keras")
-
-
-def save_networks(gan: GAN, out: Path, pattern: str):
-    for network in ("generator", "discriminator"):
-        getattr(gan, network).save(out / pattern.format(network))
+    def walk_latents(self) -> np.ndarray:
+        return self.walk_z
 
 
 def make_callbacks(args, out: Path, data_report: dict) -> list:
-    # EpochSamples and ElapsedTime add to the logs, so they come before the loggers
+    # GANSamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
-        EpochSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
+        GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
@@ -329,7 +242,7 @@ def make_callbacks(args, out: Path, data_report: dict) -> list:
     return callbacks
 
 
-def write_results(args, gan: GAN, out: Path, data_report: dict) -> dict:
+def write_results(args, gan: GAN, out: Path, data_report: dict, steps: int) -> dict:
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
         save_networks(gan, out, f"{args.snapshot_to}_{{}}_final.keras")
@@ -337,11 +250,11 @@ def write_results(args, gan: GAN, out: Path, data_report: dict) -> dict:
     metrics = {
         "arch": args.arch, "data_h5": args.data_h5, "output": str(out),
         "params": {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()},
-        "epochs": len(history), "wall_time_s": wall,
+        "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
         "epochs_per_minute": 60.0 * len(history) / wall if wall else None,
         "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
         "initial": json.loads((out / "initial_metrics.json").read_text()),
-        "final": {key: float(history[-1][key]) for key in FIGURES} if history else None,
+        "final": generative.final_figures(history),
         "history": history,
     }
     write_json(out / "metrics.json", metrics)
@@ -379,7 +292,7 @@ def main(argv=None):
 
     gan.fit(make_dataset(images, args), epochs=args.epochs, callbacks=make_callbacks(args, out, data_report),
             shuffle=False, verbose=progress_verbosity(args))
-    metrics = write_results(args, gan, out, data_report)
+    metrics = write_results(args, gan, out, data_report, steps_per_epoch(images, args.minibatch))
     log(summary_line(metrics))
     return metrics
 

@@ -13,7 +13,7 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
-from data import not_so_clevr_generator  # noqa: E402
+from data import not_so_clevr_generator, sort_of_clevr_generator  # noqa: E402
 
 
 class InterruptAfter(keras.callbacks.Callback):
@@ -62,3 +62,14 @@ def tiny_data_dir(dataset_dir, tmp_path_factory):
             for key in full:
                 tiny.create_dataset(key, data=full[key][:TINY[key.split("_")[0]]])
     return out_dir
+
+
+CLEVR_COUNT = 300
+
+
+@pytest.fixture(scope="session")
+def clevr_h5(tmp_path_factory):
+    """A small Sort-of-Clevr file, generated once per test session."""
+    out_dir = tmp_path_factory.mktemp("clevr")
+    sort_of_clevr_generator.main(["--out-dir", str(out_dir), "--count", str(CLEVR_COUNT), "--quiet"])
+    return sort_of_clevr_generator.dataset_path(out_dir, CLEVR_COUNT)

@@ -7,21 +7,12 @@ import numpy as np
 import pytest
 
 import gan_metrics
+import generative
 import model_builders
 import train_gan
 from data import not_so_clevr_generator, sort_of_clevr_generator as clevr
-from conftest import InterruptAfter, documented_counts
+from conftest import CLEVR_COUNT as COUNT, InterruptAfter, documented_counts
 from util import run_cli
-
-COUNT = 300
-
-
-@pytest.fixture(scope="module")
-def clevr_h5(tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("clevr")
-    clevr.main(["--out-dir", str(out_dir), "--count", str(COUNT), "--quiet"])
-    return clevr.dataset_path(out_dir, COUNT)
-
 
 @pytest.fixture(scope="module")
 def clevr_data(clevr_h5):
@@ -167,7 +158,7 @@ def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_d
     assert np.isfinite(float(history["d_loss"])) and np.isfinite(float(history["g_loss"]))
     assert ("g_loss_feature_match" in history) == ("-fm" in flags)
     assert json.loads((out / "metrics.json").read_text())["arch"] == arch
-    assert set(metrics["initial"]) == set(train_gan.FIGURES)
+    assert set(metrics["initial"]) == set(generative.FIGURES)
     for kind in ("samples_bn0", "samples_bn1", "interpolation", "averaged"):
         for epoch in ("000", "001"):
             assert (out / "fake_images" / f"{kind}_epoch{epoch}.png").stat().st_size > 0
@@ -260,16 +251,19 @@ def test_batchnorm_statistics_move_in_one_forward_pass_per_batch_not_in_the_step
         np.testing.assert_allclose(moved_by_step, moved_once, rtol=1e-6)
 
 
-def test_reproduce_gan_writes_its_table_plot_and_images(tmp_path, tiny_data_dir):
+def test_reproduce_gan_writes_a_table_plot_and_images_per_study(tmp_path, tiny_data_dir):
     import reproduce_gan
 
-    out = tmp_path / "gan"
-    reproduce_gan.main(["--seeds", "3", "--epochs", "1", "--width", "4", "--metric-samples", "8",
-                        "--results", str(out), "--data-dir", str(tiny_data_dir)])
-    rows = (out / "table.md").read_text().splitlines()
-    assert len(rows) == 2 + 2 * (1 + 1)  # header, rule; per arch its seed and the median
-    assert rows[-1].startswith("| **simple_coordconv_in_g** | median (min–max) |")
-    results = json.loads((out / "results.json").read_text())
-    assert set(results) == set(reproduce_gan.ARCHS) and [r["seed"] for r in results["simple_gan"]] == [3]
-    assert (out / "metrics_vs_steps.png").stat().st_size > 0
-    assert len(list((out / "images").glob("*.png"))) == 2 * 2
+    reproduce_gan.main(["--seeds", "3", "--epochs", "1", "--vae-epochs", "1", "--width", "4",
+                        "--metric-samples", "8", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])
+    for study, images_per_run in (("gan", 2), ("vae", 3)):
+        out = tmp_path / study
+        rows = (out / "table.md").read_text().splitlines()
+        assert len(rows) == 2 + 2 * (1 + 1)  # header, rule; per arch its seed and the median
+        assert rows[-1].startswith(f"| **{reproduce_gan.STUDIES[study].archs[1]}** | median (min–max) |")
+        assert rows[0].endswith("| KL |") == (study == "vae")
+        results = json.loads((out / "results.json").read_text())
+        assert set(results) == set(reproduce_gan.STUDIES[study].archs)
+        assert all([r["seed"] for r in seed_runs] == [3] for seed_runs in results.values())
+        assert (out / "metrics_vs_steps.png").stat().st_size > 0
+        assert len(list((out / "images").glob("*.png"))) == 2 * images_per_run

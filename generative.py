@@ -1,0 +1,138 @@
+"""What the GAN and the VAE share: fixed latents, sample grids, latent walks and their figures per epoch.
+
+train_gan.py and train_vae.py both show their images in [-1, 1] through a
+model whose `__call__(z)` returns them, so one callback draws both.
+"""
+
+import contextlib
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import gan_metrics  # noqa: E402
+from runs import write_json  # noqa: E402
+
+GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
+WALKS = 8  # latent walks between fixed pairs of latents, for the strips and the walk metric
+FIGURES = ("one_of_each", "centre_coverage", "walk_centre_step", "walk_area_change", "walk_presence")
+
+
+def tile(images: np.ndarray, columns: int) -> np.ndarray:
+    """Images in [-1, 1] -> one RGB grid in [0, 1] with 1-pixel black dividers."""
+    images = np.clip((images + 1.0) / 2.0, 0.0, 1.0)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    rows = -(-len(images) // columns)
+    count, height, width, _ = images.shape
+    grid = np.zeros((rows * (height + 1) - 1, columns * (width + 1) - 1, 3), np.float32)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        grid[row * (height + 1):row * (height + 1) + height, column * (width + 1):column * (width + 1) + width] = \
+            images[index]
+    return grid
+
+
+def interpolate(z_from: np.ndarray, z_to: np.ndarray, steps: int = GRID_SIDE) -> np.ndarray:
+    """`steps` latents evenly spaced from `z_from` to `z_to`, both ends included."""
+    return np.stack([z_from + (z_to - z_from) * t for t in np.linspace(0.0, 1.0, steps)]).astype(np.float32)
+
+
+def stretched(image: np.ndarray) -> np.ndarray:
+    """Min-max stretched to [-1, 1], as the paper shows the mean of its samples."""
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low) * 2.0 - 1.0 if high > low else np.zeros_like(image)
+
+
+@contextlib.contextmanager
+def statistics_kept(*networks):
+    """Moving BatchNorm statistics as they were on entry, for passes that must not move them."""
+    variables = [v for network in networks for v in network.non_trainable_variables]
+    saved = [tf.identity(v.value) for v in variables]
+    yield
+    for variable, value in zip(variables, saved):
+        variable.assign(value)
+
+
+class EpochSamples(keras.callbacks.Callback):
+    """Before training and after every epoch: PNGs and TensorBoard images of samples, and the mode-collapse figures.
+
+    The latents of the grid and of the metric's samples are fixed (from the
+    caller's seed), so epochs and runs compare image by image; `walk_latents`
+    gives the WALKS x GRID_SIDE latents of the interpolation strips. The
+    figures before training go to initial_metrics.json.
+    """
+
+    def __init__(self, out: Path, grid_z: np.ndarray, metric_z: np.ndarray, data_report: dict):
+        super().__init__()
+        self.out, self.folder = out, out / "fake_images"
+        self.log_dir = out / "tensorboard" / "images"
+        self.grid_z, self.metric_z, self.data_report = grid_z, metric_z, data_report
+
+    def walk_latents(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def extra_images(self) -> dict:
+        """{kind: image grid} a subclass adds to the epoch's PNGs."""
+        return {}
+
+    def on_train_begin(self, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.writer = tf.summary.create_file_writer(str(self.log_dir))
+        if not (self.out / "initial_metrics.json").exists():  # a resumed run did this before
+            write_json(self.out / "initial_metrics.json", self.record(0))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs.update(self.record(epoch + 1))
+
+    def record(self, epoch: int) -> dict:
+        """Writes the epoch's images; returns its mode-collapse and latent-walk figures."""
+        samples, walks = self.generate(self.metric_z), self.generate(self.walk_latents())
+        images = {"samples_bn0": tile(self.generate(self.grid_z), GRID_SIDE),
+                  "samples_bn1": tile(self.generate(self.grid_z, batch_statistics=True), GRID_SIDE),
+                  "interpolation": tile(walks, GRID_SIDE),
+                  "averaged": tile(stretched(samples.mean(axis=0, keepdims=True)), 1),
+                  **self.extra_images()}
+        for kind, image in images.items():
+            plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
+        with self.writer.as_default():
+            for kind in ("samples_bn0", "interpolation"):
+                tf.summary.image(kind, images[kind][None], step=epoch)
+        figures = {**gan_metrics.mode_collapse(samples, self.data_report),
+                   **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]),
+                                             self.data_report["area_range"])}
+        return {key: figures[key] for key in FIGURES}
+
+    def generate(self, z, batch_statistics=False):
+        """Images shown for `z`; BatchNorm in inference mode, or normalising by the batch (statistics kept)."""
+        if not batch_statistics:
+            return self.model.predict(z, batch_size=100, verbose=0)
+        with statistics_kept(*self.model.networks.values()):
+            return self.model(z, training=True).numpy()
+
+
+class SaveNetworks(keras.callbacks.Callback):
+    """Saves each of the model's `networks` as a .keras file every `every` epochs."""
+
+    def __init__(self, out: Path, stem: str, every: int):
+        super().__init__()
+        self.out, self.stem, self.every = out, stem, every
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            save_networks(self.model, self.out, f"{self.stem}_{{}}_epoch{epoch + 1:03d}.keras")
+
+
+def save_networks(model, out: Path, pattern: str):
+    """`pattern` with {} the network's name, e.g. net_{}_final.keras."""
+    for name, network in model.networks.items():
+        network.save(out / pattern.format(name))
+
+
+def final_figures(history: list) -> dict:
+    return {key: float(history[-1][key]) for key in FIGURES} if history else None

@@ -1,0 +1,105 @@
+"""What every entry point does around training: output folders, config and JSON files, the console,
+elapsed time across resumes, snapshots to start from.
+
+train.py, train_gan.py and train_vae.py import it; no entry point imports another.
+"""
+
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from util import CliError
+
+
+def output_dir(args) -> Path:
+    """--load FOLDER (resume), --output, resman's folder, or runs/<arch>_<data>."""
+    if args.load and Path(args.load).is_dir():
+        return Path(args.load)
+    if args.output:
+        return Path(args.output)
+    if os.environ.get("GIT_RESULTS_MANAGER_DIR"):
+        return Path(os.environ["GIT_RESULTS_MANAGER_DIR"])
+    return Path("runs") / f"{args.arch}_{Path(args.data_h5).stem}"
+
+
+def hide_gpus():
+    """--cpu: TensorFlow places everything on the CPU."""
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError as error:
+        raise CliError(f"--cpu must be set before TensorFlow starts in this process ({error})")
+
+
+def start_from_snapshot(model, path):
+    """Copies a .keras snapshot's weights into `model`, which must have the same layers.
+    """
+    try:
+        snapshot = keras.saving.load_model(path)
+    except (OSError, ValueError) as error:
+        raise CliError(f"--load {path}: not a run folder or a readable .keras model ({error})")
+    try:
+        model.set_weights(snapshot.get_weights())
+    except ValueError as error:
+        raise CliError(f"--load {path}: its weights do not fit --arch {model.name} with these flags ({error})")
+
+
+def console(args):
+    """print, or nothing under --quiet."""
+    return (lambda *_: None) if args.quiet else print
+
+
+def progress_verbosity(args) -> int:
+    """Keras' progress bar on a terminal or with --verbose, one line per epoch in a log, nothing if --quiet."""
+    return 0 if args.quiet else 1 if args.verbose or sys.stdout.isatty() else 2
+
+
+class ElapsedTime(keras.callbacks.Callback):
+    """Adds `time_s`, wall seconds since the run began, to each epoch's logs.
+
+    On resume it continues from the last time in history.csv, so "time to the
+    best epoch" stays true across interruptions.
+    """
+
+    def __init__(self, history_csv: Path):
+        super().__init__()
+        self.history_csv = history_csv
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter() - previous_elapsed(self.history_csv)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["time_s"] = time.perf_counter() - self.start
+
+
+def previous_elapsed(history_csv: Path) -> float:
+    return elapsed(read_history(history_csv))
+
+
+def elapsed(history: list) -> float:
+    """Wall seconds of the run up to its last finished epoch."""
+    return float(history[-1]["time_s"]) if history else 0.0
+
+
+def read_history(history_csv: Path) -> list:
+    if not history_csv.exists():
+        return []
+    with open(history_csv) as f:
+        return list(csv.DictReader(f))
+
+
+def write_config(out: Path, args, **extra):
+    """config.json: the parsed flags and the library versions, so the folder alone tells how to rerun it."""
+    write_json(out / "config.json", {**vars(args), "output": str(out), **extra,
+                                     "tensorflow": tf.__version__, "keras": keras.__version__})
+
+
+def write_json(path: Path, content: dict):
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")
+    os.replace(temporary, path)
