@@ -92,3 +92,29 @@ def load_gan_images(path, data: str) -> np.ndarray:
     if images.ndim != 4 or images.shape[-1] != channels or len(images) == 0:
         raise CliError(f"{path}: images have shape {images.shape}, expected (N, H, W, {channels})")
     return images
+
+
+GENERATE_FIELD = "python data/field_of_mnist_generator.py"
+DETECTION_KEYS = ("ims", "pos")
+
+
+def load_detection(path, num: int) -> dict:
+    """{"train": (images, boxes), "valid": ...} of a Field-of-MNIST file, checked against --num."""
+    with open_h5(path, GENERATE_FIELD) as h5:
+        wanted = [f"{part}_{key}" for part in ("train", "valid") for key in DETECTION_KEYS]
+        missing = [key for key in wanted if key not in h5]
+        if missing:
+            raise CliError(f"{path} has no dataset {missing[0]!r} (it has: {', '.join(sorted(h5)) or 'nothing'}); "
+                           f"is it a Field-of-MNIST file? Generate one with: {GENERATE_FIELD}")
+        try:
+            parts = {part: (h5[f"{part}_ims"][()].astype(np.float32), h5[f"{part}_pos"][()].astype(np.float32))
+                     for part in ("train", "valid")}
+        except OSError as error:
+            raise CliError(f"{path}: cannot read it ({error}); regenerate it: {GENERATE_FIELD}")
+    for part, (images, boxes) in parts.items():
+        if images.ndim != 4 or images.shape[-1] != 1 or images.shape[1] != images.shape[2] or len(images) == 0:
+            raise CliError(f"{path}: {part}_ims has shape {images.shape}, expected (N, side, side, 1)")
+        if boxes.shape != (len(images), num, 4):
+            raise CliError(f"{path}: {part}_pos has shape {boxes.shape}, expected ({len(images)}, {num}, 4) "
+                           f"for --num {num}")
+    return parts

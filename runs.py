@@ -17,15 +17,15 @@ import tensorflow as tf
 from util import CliError
 
 
-def output_dir(args) -> Path:
-    """--load FOLDER (resume), --output, resman's folder, or runs/<arch>_<data>."""
+def output_dir(args, data_h5=None) -> Path:
+    """--load FOLDER (resume), --output, resman's folder, or runs/<arch>_<data> (data: `data_h5` or --data_h5)."""
     if args.load and Path(args.load).is_dir():
         return Path(args.load)
     if args.output:
         return Path(args.output)
     if os.environ.get("GIT_RESULTS_MANAGER_DIR"):
         return Path(os.environ["GIT_RESULTS_MANAGER_DIR"])
-    return Path("runs") / f"{args.arch}_{Path(args.data_h5).stem}"
+    return Path("runs") / f"{args.arch}_{Path(data_h5 or args.data_h5).stem}"
 
 
 def hide_gpus():
@@ -103,3 +103,15 @@ def write_json(path: Path, content: dict):
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")
     os.replace(temporary, path)
+
+
+def lr_policy_callbacks(args) -> list:
+    """--lrpolicy step or valstep as Keras callbacks (constant and cosine need none)."""
+    if args.lrpolicy == "step":
+        return [keras.callbacks.LearningRateScheduler(
+            lambda epoch: args.lr * args.lrstepratio ** min(epoch // args.lrstepevery, args.lrmaxsteps))]
+    if args.lrpolicy == "valstep":
+        return [keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=args.lrstepratio, patience=args.lrstepevery,
+            min_lr=args.lr * args.lrstepratio ** args.lrmaxsteps, verbose=1)]
+    return []

@@ -24,10 +24,10 @@ import tensorflow as tf  # noqa: E402
 import datasets  # noqa: E402
 import model_builders  # noqa: E402
 import tasks  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, previous_elapsed, progress_verbosity,  # noqa: E402
-                  read_history, start_from_snapshot, write_config, write_json)
-from util import (CliError, atomic_h5, optimizer_from_flags, positive, require_arch, run_cli,  # noqa: E402
-                  standard_parser)
+from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, output_dir,  # noqa: E402
+                  previous_elapsed, progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
+from util import (CliError, add_lr_policy_flags, atomic_h5, optimizer_from_flags, positive, require_arch,  # noqa: E402
+                  run_cli, standard_parser)
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
@@ -39,15 +39,9 @@ def parse_args(argv=None):
     parser.add_argument("--data_h5", default="data/rectangle_4_uniform.h5")
     parser.add_argument("--x_dim", type=positive(int), default=64, help="image height (first spatial axis)")
     parser.add_argument("--y_dim", type=positive(int), default=64, help="image width (second spatial axis)")
-    parser.add_argument("--lrpolicy", default="constant", choices=LR_POLICIES,
-                        help="step: multiply the LR by --lrstepratio every --lrstepevery epochs; "
-                             "valstep: the same when the val loss has not improved for --lrstepevery epochs; "
-                             "cosine: from --lr down to 0 over the run (not in the paper)")
+    add_lr_policy_flags(parser, LR_POLICIES)
     parser.add_argument("--warmup", type=int, default=0,
                         help="epochs of linear LR warm-up from 0 before the policy applies (not in the paper)")
-    parser.add_argument("--lrstepratio", type=float, default=0.1)
-    parser.add_argument("--lrmaxsteps", type=int, default=5)
-    parser.add_argument("--lrstepevery", type=int, default=50)
     parser.add_argument("--filter_size", "-fs", type=positive(int), default=3)
     parser.add_argument("--channel_mul", "-mul", type=positive(int), default=2, help="width multiplier")
     parser.add_argument("--use_mse_loss", "-mse", action="store_true")
@@ -197,14 +191,7 @@ def make_callbacks(args, out, steps_per_epoch, train, val, task):
         callbacks.append(keras.callbacks.ModelCheckpoint(
             str(out / f"{args.snapshot_to}_epoch{{epoch:03d}}.keras"),
             save_freq=args.snapshot_every * steps_per_epoch))
-    if args.lrpolicy == "step":
-        callbacks.append(keras.callbacks.LearningRateScheduler(
-            lambda epoch: args.lr * args.lrstepratio ** min(epoch // args.lrstepevery, args.lrmaxsteps)))
-    elif args.lrpolicy == "valstep":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=args.lrstepratio, patience=args.lrstepevery,
-            min_lr=args.lr * args.lrstepratio ** args.lrmaxsteps, verbose=1))
-    return callbacks
+    return callbacks + lr_policy_callbacks(args)
 
 
 class RegularisationLoss(keras.callbacks.Callback):

@@ -94,6 +94,18 @@ def standard_parser(description: str, archs) -> argparse.ArgumentParser:
     return parser
 
 
+def add_lr_policy_flags(parser, policies):
+    """The paper's --lrpolicy and its step flags (train.py and train_detection.py)."""
+    parser.add_argument("--lrpolicy", default="constant", choices=policies,
+                        help="step: multiply the LR by --lrstepratio every --lrstepevery epochs; "
+                             "valstep: the same when the val loss has not improved for --lrstepevery epochs"
+                             + ("; cosine: from --lr down to 0 over the run (not in the paper)"
+                                if "cosine" in policies else ""))
+    parser.add_argument("--lrstepratio", type=float, default=0.1)
+    parser.add_argument("--lrmaxsteps", type=int, default=5)
+    parser.add_argument("--lrstepevery", type=int, default=50)
+
+
 def require_arch(arch: str, archs):
     """Raises CliError naming the known archs when `arch` is not one of them."""
     if arch not in archs:
