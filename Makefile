@@ -1,6 +1,7 @@
 # Two entry points: `make reproduce` (the main job) and `make test`.
 # `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py; `make reproduce-gan` runs
-# the GAN study (reproduce_gan.py, about 25 min on 2 cores).
+# the generative studies (reproduce_gan.py: GANs and VAEs), `make reproduce-detection` the
+# region-proposal study (reproduce_detection.py).
 # Each sets up the virtual environment and the data it needs.
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: reproduce reproduce-gan test test-slow data
+.PHONY: reproduce reproduce-gan reproduce-detection test test-slow data
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ reproduce: $(DATA)
 
 reproduce-gan: $(DATA)
 	$(PY) reproduce_gan.py $(ARGS)
+
+reproduce-detection: | $(INSTALLED)
+	$(PY) reproduce_detection.py $(ARGS)
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q

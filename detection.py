@@ -13,6 +13,7 @@ the digits (`mean_argmax_nms_iou`: each proposal's best IoU, averaged).
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -37,24 +38,31 @@ def feature_size(image_size: int, same: bool) -> int:
     return size
 
 
-def anchors(image_size: int, same: bool) -> tf.Tensor:
+def anchors(image_size: int, same: bool, paper_layout: bool = False) -> tf.Tensor:
     """(cells * 9, 4) anchors, cell-major then anchor, as the network's outputs are reshaped.
 
     A cell's centre is the centre of its receptive field: 16 px wide ('valid'),
     so the first centre is at 8 and they step by 4; with 'same' padding the
-    cell sits over its 4x4 pooled block. (The paper's make_anchors_mnist laid
-    the anchors out coordinate-major, so its reshape mixed the coordinates of
-    different anchors; this is the layout its network reads.)
+    cell sits over its 4x4 pooled block. The paper's make_anchors_mnist laid
+    the anchors out coordinate-major, so its reshape gave each anchor four
+    numbers taken from different anchors' coordinates (cell (0, 0)'s first
+    anchor: centre (8, 8), 8 x 8); `paper_layout` keeps that defect, to
+    compare.
     """
     size = feature_size(image_size, same)
     first = STRIDE / 2 if same else 8.0
-    centres = first + STRIDE * tf.range(size, dtype=tf.float32)
-    i, j = tf.meshgrid(centres, centres, indexing="ij")
-    shapes = tf.constant(ANCHOR_SHAPES, tf.float32)
-    cells = tf.stack([tf.reshape(i, [-1]), tf.reshape(j, [-1])], axis=1)
-    centre_part = tf.repeat(cells, len(ANCHOR_SHAPES), axis=0)
-    shape_part = tf.tile(shapes, [size * size, 1])
-    return tf.concat([centre_part, shape_part], axis=1)
+    centres = first + STRIDE * np.arange(size, dtype=np.float32)
+    shapes = np.array(ANCHOR_SHAPES, np.float32)
+    grid = np.empty((4, len(shapes), size, size), np.float32)  # (coordinate, anchor, i, j)
+    grid[0] = centres[None, :, None]
+    grid[1] = centres[None, None, :]
+    grid[2] = shapes[:, 0, None, None]
+    grid[3] = shapes[:, 1, None, None]
+    if paper_layout:
+        table = grid.reshape(4 * len(shapes), size, size).transpose(1, 2, 0)
+    else:
+        table = grid.transpose(2, 3, 1, 0)
+    return tf.constant(table.reshape(-1, 4))
 
 
 def to_corners(boxes):
@@ -183,10 +191,11 @@ def build_network(arch: str, image_shape, same: bool, l2: float) -> keras.Model:
 class RegionProposals(keras.Model):
     """The network trained as the paper's RegionProposalSampler, one image (and its digits' boxes) per step."""
 
-    def __init__(self, network: keras.Model, image_size: int, same: bool, clip: bool, seed=0, **kwargs):
+    def __init__(self, network: keras.Model, image_size: int, same: bool, clip: bool, paper_anchors=False, seed=0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.network, self.image_size, self.clip = network, image_size, clip
-        self.anchors = anchors(image_size, same)
+        self.anchors = anchors(image_size, same, paper_anchors)
         self.noise = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.built = True  # the network is built; BackupAndRestore can load weights before fit

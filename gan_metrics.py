@@ -19,14 +19,15 @@ from scipy import ndimage
 
 GRID = 8
 MIN_AREA = 20  # real objects have 81 (Not-so-Clevr) or over 250 (Sort-of-Clevr) pixels
+INK = 0.5  # a channel is on above this share of its range; a VAE's blurrier Bernoulli means use less
 
 
-def colour_masks(images: np.ndarray) -> dict:
-    """{colour: (N, H, W) bool} for images in [-1, 1], gray (C=1) or RGB (C=3)."""
+def colour_masks(images: np.ndarray, ink: float = INK) -> dict:
+    """{colour: (N, H, W) bool} for images in [-1, 1], gray (C=1) or RGB (C=3); a channel is on above `ink`."""
     unit = (np.asarray(images, np.float32) + 1.0) / 2.0
     if unit.shape[-1] == 1:
-        return {"white": unit[..., 0] > 0.5}
-    bright = unit > 0.5
+        return {"white": unit[..., 0] > ink}
+    bright = unit > ink
     red, green, blue = bright[..., 0], bright[..., 1], bright[..., 2]
     return {"red": red & ~green & ~blue, "blue": blue & ~red & ~green}
 
@@ -52,14 +53,14 @@ def occupied_cell(x: float, y: float, size: tuple) -> tuple:
     return int(x * GRID // width), int(y * GRID // height)
 
 
-def objects_report(images: np.ndarray, area_range=None) -> dict:
+def objects_report(images: np.ndarray, area_range=None, ink: float = INK) -> dict:
     """The one-of-each share and the occupied cells of a batch of images.
 
     An object is a blob whose area lies in `area_range`; for the data itself,
     the range is set to half its smallest to 1.5 times its largest blob, so a
     smear of colour across the image does not pass for an object.
     """
-    blobs = {colour: find_blobs(mask) for colour, mask in colour_masks(images).items()}
+    blobs = {colour: find_blobs(mask) for colour, mask in colour_masks(images, ink).items()}
     if area_range is None:
         areas = [area for per_image in blobs.values() for found in per_image for *_, area in found] or [0]
         area_range = (0.5 * min(areas), 1.5 * max(areas))
@@ -71,12 +72,12 @@ def objects_report(images: np.ndarray, area_range=None) -> dict:
             objects = [(x, y) for x, y, area in found if low <= area <= high]
             one_object[index] &= len(found) == 1 and len(objects) == 1
             cells.update(occupied_cell(x, y, images.shape[1:3]) for x, y in objects)
-    return {"one_of_each": float(one_object.mean()), "cells": cells, "area_range": area_range}
+    return {"one_of_each": float(one_object.mean()), "cells": cells, "area_range": area_range, "ink": ink}
 
 
 def mode_collapse(samples: np.ndarray, data_report: dict) -> dict:
     """The two figures for generated samples, against the data's report."""
-    report = objects_report(samples, data_report["area_range"])
+    report = objects_report(samples, data_report["area_range"], data_report["ink"])
     data_cells = data_report["cells"]
     return {"one_of_each": report["one_of_each"],
             "centre_coverage": len(report["cells"] & data_cells) / max(len(data_cells), 1),
@@ -90,7 +91,7 @@ def largest_object(found: list, area_range: tuple):
     return max(objects, key=lambda blob: blob[2]) if objects else None
 
 
-def latent_walk(walks: np.ndarray, area_range: tuple) -> dict:
+def latent_walk(walks: np.ndarray, area_range: tuple, ink: float = INK) -> dict:
     """How objects change along latent interpolations: moving (the paper's CoordConv claim) or fading.
 
     `walks` is (walks, steps, H, W, C), images in [-1, 1] along straight lines
@@ -106,7 +107,7 @@ def latent_walk(walks: np.ndarray, area_range: tuple) -> dict:
     count, steps = walks.shape[:2]
     flat = walks.reshape(count * steps, *walks.shape[2:])
     moves, area_changes, present = [], [], np.ones(count * steps, bool)
-    for mask in colour_masks(flat).values():
+    for mask in colour_masks(flat, ink).values():
         objects = [largest_object(found, area_range) for found in find_blobs(mask)]
         present &= np.array([o is not None for o in objects])
         for walk in range(count):

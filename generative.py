@@ -105,7 +105,7 @@ class EpochSamples(keras.callbacks.Callback):
                 tf.summary.image(kind, images[kind][None], step=epoch)
         figures = {**gan_metrics.mode_collapse(samples, self.data_report),
                    **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]),
-                                             self.data_report["area_range"])}
+                                             self.data_report["area_range"], self.data_report["ink"])}
         return {key: figures[key] for key in FIGURES}
 
     def generate(self, z, batch_statistics=False):

@@ -2,7 +2,7 @@
 """The paper's generative claims (§5) at a budget 2 CPU cores can run: GAN against CoordConv GAN, and
 deconv VAE against CoordConv VAE, over seeds.
 
-    python reproduce_gan.py [--studies gan vae] [--seeds 0 1 2] [--epochs 3] [--vae-epochs 6] [--width 8]
+    python reproduce_gan.py [--studies gan vae] [--seeds 0 1 2] [--epochs 3] [--vae-epochs 5] [--width 8]
 
 Every network trains on the Not-so-Clevr squares (64x64 gray, one white
 square per image: "mode collapse" and "moving" are easy to measure), every
@@ -74,7 +74,7 @@ def parse_args(argv=None):
     parser.add_argument("--studies", nargs="+", choices=tuple(STUDIES), default=list(STUDIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=positive(int), default=3, help="GAN epochs, of 196 steps")
-    parser.add_argument("--vae-epochs", type=positive(int), default=6, help="VAE epochs, of 89 steps")
+    parser.add_argument("--vae-epochs", type=positive(int), default=5, help="VAE epochs, of 89 steps")
     parser.add_argument("--width", type=positive(int), default=8, help="the networks' base width (paper: 64)")
     parser.add_argument("--metric-samples", type=positive(int), default=500)
     parser.add_argument("--results", default="results", help="each study writes into its own folder in it")

@@ -52,6 +52,9 @@ def parse_args(argv=None):
     parser.add_argument("--num", "-N", type=positive(int), default=5, help="digits per image in the data")
     parser.add_argument("--clip", action="store_true", help="clip predicted and ground-truth boxes to the image")
     parser.add_argument("--same", action="store_true", help="'same' padding in the first two convs, not 'valid'")
+    parser.add_argument("--paper_anchors", action="store_true",
+                        help="the paper's anchor layout, whose reshape mixes different anchors' coordinates "
+                             "(a defect, kept to compare; see detection.anchors)")
     add_lr_policy_flags(parser, ("constant", "step", "valstep"))
     return parser.parse_args(argv)
 
@@ -83,7 +86,8 @@ def build(args, image_shape) -> detection.RegionProposals:
     network = detection.build_network(args.arch, image_shape, args.same, args.l2)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(network, args.load)
-    model = detection.RegionProposals(network, image_shape[0], args.same, args.clip, seed=args.seed)
+    model = detection.RegionProposals(network, image_shape[0], args.same, args.clip, args.paper_anchors,
+                                       seed=args.seed)
     # many one-image steps per call into TensorFlow: the per-step Python overhead dominated otherwise
     model.compile(optimizer=optimizer_from_flags(args), steps_per_execution=STEPS_PER_CALL)
     model.optimizer.build(network.trainable_variables)  # a resume restores its slots
@@ -157,14 +161,15 @@ def make_callbacks(args, out: Path, val) -> list:
     return callbacks + lr_policy_callbacks(args)
 
 
-def write_results(args, model, out: Path) -> dict:
+def write_results(args, model, out: Path, steps: int) -> dict:
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
         model.network.save(out / f"{args.snapshot_to}_final.keras")
     last = history[-1] if history else {}
     metrics = {
         "arch": args.arch, "data_h5": data_path(args), "seed": args.seed, "output": str(out),
-        "params": model.network.count_params(), "epochs": len(history), "wall_time_s": elapsed(history),
+        "params": model.network.count_params(), "epochs": len(history), "steps_per_epoch": steps,
+        "wall_time_s": elapsed(history),
         "initial": json.loads((out / "initial_metrics.json").read_text()),
         "final": {key: float(value) for key, value in last.items() if key.startswith("val_")},
         "history": history,
@@ -200,7 +205,7 @@ def main(argv=None):
 
     model.fit(dataset(*train, seed=args.seed), epochs=args.epochs, validation_data=dataset(*val),
               callbacks=make_callbacks(args, out, val), shuffle=False, verbose=progress_verbosity(args))
-    metrics = write_results(args, model, out)
+    metrics = write_results(args, model, out, len(train[0]))
     log(summary_line(metrics))
     return metrics
 

@@ -144,14 +144,15 @@ def dataset_path(out_dir, num: int = 5, canvas: int = IMAGE_SIZE) -> Path:
     return Path(out_dir) / f"field_of_mnist_{cropped}{IMAGE_SIZE}x{IMAGE_SIZE}_{num}objs.h5"
 
 
-def write(path: Path, sources: dict, counts: dict, num: int, canvas: int, seed: int, progress=None):
-    """Renders train then val and writes both atomically."""
+def write(path: Path, sources: dict, counts: dict, num: int, canvas: int, seed: int, source: str,
+          progress=None):
+    """Renders train then val and writes both atomically; `source` names the digits (mnist, glyphs)."""
     rng = np.random.default_rng(seed)
     with atomic_h5(path) as h5:
         for part, (digits, labels) in sources.items():
             for key, array in render(digits, labels, counts[part], num, canvas, rng, progress).items():
                 h5.create_dataset(f"{part}_{key}", data=array, compression="lzf" if key == "ims" else None)
-        h5.attrs.update(seed=seed, num=num, canvas=canvas, box_sides=BOX_SIDES)
+        h5.attrs.update(seed=seed, num=num, canvas=canvas, box_sides=BOX_SIDES, digits=source)
 
 
 def parse_args(argv):
@@ -184,7 +185,8 @@ def main(argv=None):
         from keras.utils import Progbar
         progress = Progbar(args.train + args.val, unit_name="image")
     try:
-        write(path, sources, {"train": args.train, "valid": args.val}, args.num, args.canvas, args.seed, progress)
+        write(path, sources, {"train": args.train, "valid": args.val}, args.num, args.canvas, args.seed,
+              args.digits, progress)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error}") from error
     print(f"wrote {path}: {args.train} train, {args.val} val images of {args.num} {args.digits} digits")

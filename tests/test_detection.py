@@ -125,6 +125,9 @@ def test_anchors_sit_on_the_receptive_field_centres():
     np.testing.assert_allclose(anchors[9 + 3], [8, 12, 15, 20])  # next cell along j, anchor 3
     np.testing.assert_allclose(anchors[-1], [56, 56, 25, 15])
     assert detection.anchors(64, same=True).shape == (16 * 16 * 9, 4)
+    paper = detection.anchors(64, same=False, paper_layout=True).numpy()  # the paper's coordinate-major mix
+    np.testing.assert_allclose(paper[0], [8, 8, 8, 8])
+    np.testing.assert_allclose(paper[9 + 2], [8, 12, 12, 12])
 
 
 def sampled(candidates, digits):
@@ -210,3 +213,18 @@ def test_a_foreign_or_misshapen_file_names_what_is_wrong(tmp_path, tiny_data_dir
         rgb["train_ims"] = np.zeros((40, 64, 64, 3), np.float32)
     with pytest.raises(CliError, match=r"train_ims has shape \(40, 64, 64, 3\), expected \(N, side, side, 1\)"):
         train_detection.datasets.load_detection(tmp_path / "rgb.h5", 5)
+
+
+def test_reproduce_detection_writes_its_table_and_figure(tmp_path, field_h5):
+    import shutil
+
+    import reproduce_detection
+
+    shutil.copy(field_h5, tmp_path / field_h5.name)
+    out = tmp_path / "results"
+    reproduce_detection.main(["--seeds", "4", "--results", str(out), "--data-dir", str(tmp_path)])
+    table = (out / "table.md").read_text()
+    assert table.count("| 4 | 40 |") == 2 and "(the paper: +24%)" in table
+    results = json.loads((out / "results.json").read_text())
+    assert results["digits"] == "glyphs" and set(results["medians"]) == set(reproduce_detection.ARCHS)
+    assert (out / "proposals.png").stat().st_size > 0

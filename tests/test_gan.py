@@ -116,6 +116,12 @@ def test_latent_walk_tells_a_sliding_object_from_a_fading_one():
     assert fade["walk_area_change"] == pytest.approx((2 * (1 - 36 / 64) + 2 * 1.0) / 7)  # 2 of 9 steps see none
 
 
+def test_a_lower_ink_threshold_finds_the_dim_objects_of_a_vaes_bernoulli_means():
+    dim = np.where(square_walk(range(2, 22, 2), [8] * 10) > 0, -0.2, -1.0)[None]  # squares at 0.4 of the range
+    assert gan_metrics.latent_walk(dim, (20, 100))["walk_presence"] == 0.0
+    assert gan_metrics.latent_walk(dim, (20, 100), ink=0.25)["walk_centre_step"] == 2.0
+
+
 def test_parameter_counts_match_the_docstrings():
     spec = model_builders.Spec()
     rgb = (64, 64, 3)
