@@ -33,6 +33,7 @@ reproduce-detection: | $(INSTALLED)
 	$(PY) reproduce_detection.py $(ARGS)
 
 test: $(INSTALLED)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 test-slow: $(INSTALLED) $(DATA)

@@ -7,8 +7,8 @@ import numpy as np
 
 from util import CliError
 
-GENERATE = "python data/not_so_clevr_generator.py"
-GENERATE_CLEVR = "python data/sort_of_clevr_generator.py"
+GENERATE_COMMAND = "python data/not_so_clevr_generator.py"
+GENERATE_CLEVR_COMMAND = "python data/sort_of_clevr_generator.py"
 GAN_IMAGE_KEYS = {"simple": ("train_imagegray", "val_imagegray"), "clevr": ("train_x",)}
 CHUNK = 4096
 PER_EXAMPLE_SHAPE = {
@@ -21,7 +21,7 @@ PER_EXAMPLE_SHAPE = {
 IMAGE_KEYS_SCALED_TO_ONE = ("image", "imagegray")  # stored 0..255, as the paper's train.py
 
 
-def open_h5(path, generate=GENERATE) -> h5py.File:
+def open_h5(path, generate=GENERATE_COMMAND) -> h5py.File:
     path = Path(path)
     if not path.exists():
         raise CliError(f"{path} not found: run {generate}")
@@ -35,7 +35,7 @@ def read_array(h5, key, x_dim, y_dim) -> np.ndarray:
     """One dataset, shape-checked against --x_dim/--y_dim, images scaled to [0, 1]."""
     if key not in h5:
         raise CliError(f"{h5.filename} has no dataset {key!r} (it has: {', '.join(sorted(h5)) or 'nothing'}); "
-                       f"is it a Not-so-Clevr file? Generate one with: {GENERATE}")
+                       f"is it a Not-so-Clevr file? Generate one with: {GENERATE_COMMAND}")
     name = key.split("_", 1)[1]
     expected = PER_EXAMPLE_SHAPE[name](x_dim, y_dim)
     if h5[key].shape[1:] != expected:
@@ -44,7 +44,7 @@ def read_array(h5, key, x_dim, y_dim) -> np.ndarray:
     try:
         array = h5[key][()].astype(np.float32)
     except OSError as error:
-        raise CliError(f"{h5.filename}: cannot read {key} ({error}); regenerate it: {GENERATE}")
+        raise CliError(f"{h5.filename}: cannot read {key} ({error}); regenerate it: {GENERATE_COMMAND}")
     return array / 255.0 if name in IMAGE_KEYS_SCALED_TO_ONE else array
 
 
@@ -77,7 +77,7 @@ def as_uint8(h5, key, generate) -> np.ndarray:
 
 def load_gan_images(path, data: str) -> np.ndarray:
     """All images of a GAN dataset ('simple' or 'clevr'), uint8 (N, H, W, C)."""
-    generate = GENERATE if data == "simple" else GENERATE_CLEVR
+    generate = GENERATE_COMMAND if data == "simple" else GENERATE_CLEVR_COMMAND
     with open_h5(path, generate) as h5:
         missing = [key for key in GAN_IMAGE_KEYS[data] if key not in h5]
         if missing:
@@ -94,23 +94,23 @@ def load_gan_images(path, data: str) -> np.ndarray:
     return images
 
 
-GENERATE_FIELD = "python data/field_of_mnist_generator.py"
+GENERATE_FIELD_COMMAND = "python data/field_of_mnist_generator.py"
 DETECTION_KEYS = ("ims", "pos")
 
 
 def load_detection(path, num: int) -> dict:
     """{"train": (images, boxes), "valid": ...} of a Field-of-MNIST file, checked against --num."""
-    with open_h5(path, GENERATE_FIELD) as h5:
+    with open_h5(path, GENERATE_FIELD_COMMAND) as h5:
         wanted = [f"{part}_{key}" for part in ("train", "valid") for key in DETECTION_KEYS]
         missing = [key for key in wanted if key not in h5]
         if missing:
             raise CliError(f"{path} has no dataset {missing[0]!r} (it has: {', '.join(sorted(h5)) or 'nothing'}); "
-                           f"is it a Field-of-MNIST file? Generate one with: {GENERATE_FIELD}")
+                           f"is it a Field-of-MNIST file? Generate one with: {GENERATE_FIELD_COMMAND}")
         try:
             parts = {part: (h5[f"{part}_ims"][()].astype(np.float32), h5[f"{part}_pos"][()].astype(np.float32))
                      for part in ("train", "valid")}
         except OSError as error:
-            raise CliError(f"{path}: cannot read it ({error}); regenerate it: {GENERATE_FIELD}")
+            raise CliError(f"{path}: cannot read it ({error}); regenerate it: {GENERATE_FIELD_COMMAND}")
     for part, (images, boxes) in parts.items():
         if images.ndim != 4 or images.shape[-1] != 1 or images.shape[1] != images.shape[2] or len(images) == 0:
             raise CliError(f"{path}: {part}_ims has shape {images.shape}, expected (N, side, side, 1)")

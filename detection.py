@@ -27,7 +27,6 @@ NMS_IOU, PROPOSALS = 0.8, 10
 STRIDE = 4  # two 2x2 max pools
 METRICS = ("loss", "box_loss", "score_loss", "reg_loss", "pos_box_iou_train", "mean_nms_iou",
            "mean_argmax_nms_iou", "mean_nms_scores")
-ARCHS = {"rpn_sampler": False, "coord_rpn_sampler": True}  # the value: CoordConv where the paper adds it
 
 
 def feature_size(image_size: int, same: bool) -> int:
@@ -161,18 +160,16 @@ def proposals(scores, boxes, valid):
     return tf.gather(boxes, kept), tf.gather(probability, kept)
 
 
-def build_network(arch: str, image_shape, same: bool, l2: float) -> keras.Model:
+def build_network(name: str, coords: bool, image_shape, same: bool, l2: float) -> keras.Model:
     """Image -> {"offsets": (cells * 9, 4), "scores": (cells * 9, 2)} for one image.
 
     The paper's layers: 5x5 convs 32 and 64 each with ReLU and a 2x2 max pool,
     a 3x3 conv 32, then two heads: the box mover (3x3 conv 32, 1x1 conv to 4
     offsets per anchor, initialised at zero) and the box scorer (1x1 conv, 2
-    logits per anchor). coord_rpn_sampler adds coordinates before the first
-    conv, the 3x3 conv and the mover's 1x1 conv, as the paper's.
+    logits per anchor). With `coords` (coord_rpn_sampler), coordinates go in
+    before the first conv, the 3x3 conv and the mover's 1x1 conv, as the
+    paper's.
     """
-    if arch not in ARCHS:
-        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(ARCHS)}")
-    coords = ARCHS[arch]
     padding = "same" if same else "valid"
     kernel = {"kernel_initializer": "he_normal", "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
     maybe_coords = CoordConv2D if coords else layers.Conv2D
@@ -185,7 +182,7 @@ def build_network(arch: str, image_shape, same: bool, l2: float) -> keras.Model:
                            kernel_regularizer=kernel["kernel_regularizer"])(moved)
     scores = layers.Conv2D(2 * len(ANCHOR_SHAPES), 1, **kernel)(features)
     return keras.Model(images, {"offsets": layers.Reshape((-1, 4), name="offsets")(offsets),
-                                "scores": layers.Reshape((-1, 2), name="scores")(scores)}, name=arch)
+                                "scores": layers.Reshape((-1, 2), name="scores")(scores)}, name=name)
 
 
 class RegionProposals(keras.Model):

@@ -15,15 +15,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import archs  # noqa: E402
 import gan_metrics  # noqa: E402
 from runs import write_json  # noqa: E402
 
+DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
+                "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
 GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
 WALKS = 8  # latent walks between fixed pairs of latents, for the strips and the walk metric
 FIGURES = ("one_of_each", "centre_coverage", "walk_centre_step", "walk_area_change", "walk_presence")
 
 
-def tile(images: np.ndarray, columns: int) -> np.ndarray:
+def data_file(args) -> str:
+    """--data_h5, or the default file of the arch's data."""
+    return args.data_h5 or DEFAULT_DATA[archs.ARCHS[args.arch].data]
+
+
+def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
     """Images in [-1, 1] -> one RGB grid in [0, 1] with 1-pixel black dividers."""
     images = np.clip((images + 1.0) / 2.0, 0.0, 1.0)
     if images.shape[-1] == 1:
@@ -93,10 +101,10 @@ class EpochSamples(keras.callbacks.Callback):
     def record(self, epoch: int) -> dict:
         """Writes the epoch's images; returns its mode-collapse and latent-walk figures."""
         samples, walks = self.generate(self.metric_z), self.generate(self.walk_latents())
-        images = {"samples_bn0": tile(self.generate(self.grid_z), GRID_SIDE),
-                  "samples_bn1": tile(self.generate(self.grid_z, batch_statistics=True), GRID_SIDE),
-                  "interpolation": tile(walks, GRID_SIDE),
-                  "averaged": tile(stretched(samples.mean(axis=0, keepdims=True)), 1),
+        images = {"samples_bn0": image_grid(self.generate(self.grid_z), GRID_SIDE),
+                  "samples_bn1": image_grid(self.generate(self.grid_z, batch_statistics=True), GRID_SIDE),
+                  "interpolation": image_grid(walks, GRID_SIDE),
+                  "averaged": image_grid(stretched(samples.mean(axis=0, keepdims=True)), 1),
                   **self.extra_images()}
         for kind, image in images.items():
             plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)

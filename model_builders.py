@@ -1,4 +1,5 @@
-"""One builder per `train.py --arch`, each returning a `keras.Model` of logits.
+"""The networks of every experiment but detection: one builder per `train.py --arch` (archs.py maps the names),
+each returning a `keras.Model` of logits, and the GANs' and VAEs' networks.
 
 The layer stacks and widths are the paper's (uber-research/CoordConv,
 model_builders.py), so parameter counts match; each builder's docstring gives
@@ -10,6 +11,7 @@ values CoordConv classification needs tens of epochs instead of two.
 """
 
 import dataclasses
+from pathlib import Path
 
 import keras
 from keras import layers
@@ -20,7 +22,7 @@ IMAGE_SIZE = 64
 
 
 @dataclasses.dataclass(frozen=True)
-class Spec:
+class ModelSpec:
     """The hyper-parameters every builder reads, with the paper's defaults."""
 
     x_dim: int = IMAGE_SIZE  # image height
@@ -218,24 +220,12 @@ def conv_regressor(spec):
     return keras.Model(inputs, outputs, name="conv_regressor")
 
 
-BUILDERS = {builder.__name__: builder for builder in [
-    deconv_classification, deconv_rendering, coordconv_classification, coordconv_rendering,
-    conv_regressor, coordconv_regressor, conv_onehot_image, deconv_bottleneck,
-    upsample_conv_coords, upsample_coordconv_coords,
-]}
+def regressor_variant(data_h5) -> str:
+    """conv_regressor's stack for a data file: the paper picked it by the file's name."""
+    return "uniform" if "uniform" in Path(data_h5).name else "quadrant"
 
 
-def build(arch: str, spec: Spec) -> keras.Model:
-    """The model for `--arch`; raises KeyError naming the known archs."""
-    if arch not in BUILDERS:
-        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(BUILDERS)}")
-    return BUILDERS[arch](spec)
-
-
-# §5, the GANs of train_gan.py: --arch is <data>_<variant>.
-GAN_DATA = ("simple", "clevr")  # Not-so-Clevr gray squares, Sort-of-Clevr RGB pairs
-GAN_VARIANTS = {"gan": (False, False), "coordconv_in_g": (True, False), "coordconv_in_gd": (True, True)}
-GAN_ARCHS = tuple(f"{data}_{variant}" for data in GAN_DATA for variant in GAN_VARIANTS)
+# §5: the GAN and VAE networks (archs.py names them <data>_<variant>).
 DCGAN_WIDTH = 64
 
 
@@ -293,28 +283,16 @@ def downsampler(images, add_coords, width):
     return layers.Flatten(name="features")(x)
 
 
-def build_gan(arch: str, image_shape, z_dim: int, spec: Spec, bounded=False, width=DCGAN_WIDTH):
-    """(generator, discriminator) for a train_gan.py --arch.
+def build_gan(image_shape, z_dim: int, spec: ModelSpec, coords_in_generator: bool, coords_in_discriminator: bool,
+              bounded=False, width=DCGAN_WIDTH):
+    """(generator, discriminator): the CoordConv generator or DCGAN's, coordinates into D or not.
 
     `bounded` ends a CoordConv generator in tanh; `width` is the DCGAN base
     width every layer of both networks scales with (the paper's: 64).
     """
-    if arch not in GAN_ARCHS:
-        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(GAN_ARCHS)}")
-    coords_in_g, coords_in_d = GAN_VARIANTS[arch.split("_", 1)[1]]
-    generator = coordconv_generator(z_dim, image_shape, spec, bounded, width) if coords_in_g \
+    generator = coordconv_generator(z_dim, image_shape, spec, bounded, width) if coords_in_generator \
         else deconv_generator(z_dim, image_shape, spec, width)
-    return generator, discriminator(image_shape, coords_in_d, width)
-
-
-def has_linear_output(arch: str, bounded: bool) -> bool:
-    """Whether the GAN arch's generator ends linear (tanh is then applied to the images shown)."""
-    return GAN_VARIANTS[arch.split("_", 1)[1]][0] and not bounded
-
-
-# §5, the VAEs of train_vae.py: --arch is <data>_<variant>; the variant names the decoder.
-VAE_VARIANTS = {"vae": False, "coordconv_vae": True}
-VAE_ARCHS = tuple(f"{data}_{variant}" for data in GAN_DATA for variant in VAE_VARIANTS)
+    return generator, discriminator(image_shape, coords_in_discriminator, width)
 
 
 def encoder(image_shape, z_dim, width=DCGAN_WIDTH):
@@ -328,10 +306,8 @@ def encoder(image_shape, z_dim, width=DCGAN_WIDTH):
                                 "log_var": layers.Dense(z_dim, name="log_var")(features)}, name="encoder")
 
 
-def build_vae(arch: str, image_shape, z_dim: int, spec: Spec, width=DCGAN_WIDTH):
-    """(encoder, decoder) for a train_vae.py --arch; both decoders end linear (logits)."""
-    if arch not in VAE_ARCHS:
-        raise KeyError(f"unknown --arch {arch!r}; choose one of: {', '.join(VAE_ARCHS)}")
-    decoder = coordconv_generator(z_dim, image_shape, spec, False, width) if VAE_VARIANTS[arch.split("_", 1)[1]] \
+def build_vae(image_shape, z_dim: int, spec: ModelSpec, coordconv_decoder: bool, width=DCGAN_WIDTH):
+    """(encoder, decoder); the decoder is the CoordConv generator or DCGAN's, both ending linear (logits)."""
+    decoder = coordconv_generator(z_dim, image_shape, spec, False, width) if coordconv_decoder \
         else deconv_generator(z_dim, image_shape, spec, width, bounded=False)
     return encoder(image_shape, z_dim, width), decoder

@@ -33,9 +33,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from runs import write_json  # noqa: E402
+import archs  # noqa: E402
 import train  # noqa: E402
 from data import not_so_clevr_generator as generator  # noqa: E402
+from runs import write_json  # noqa: E402
 from util import Parser, positive, run_cli  # noqa: E402
 
 SPLITS = ("uniform", "quadrant")
@@ -216,13 +217,13 @@ def train_one(experiment, split, seed, args) -> dict:
     clear_if_stale(run_dir(args, experiment, split, seed), argv)
     keras.backend.clear_session()
     metrics = train.main(argv)
-    print("\n" + train.summary_line(train.tasks.TASK_OF_ARCH[experiment.arch], metrics) + f", seed {seed}")
+    print("\n" + train.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")
     return metrics
 
 
 def metric_value(experiment, metrics, part) -> float:
     values = metrics["final"][part]
-    return values[train.tasks.TASK_OF_ARCH[experiment.arch].metric_key(values)]
+    return values[archs.ARCHS[experiment.arch].task.metric_key(values)]
 
 
 def formatted(experiment, value) -> str:

@@ -37,7 +37,7 @@ from data import field_of_mnist_generator as field  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import CliError, positive, run_cli  # noqa: E402
 
-ARCHS = ("rpn_sampler", "coord_rpn_sampler")
+ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
 FLAGS = "--opt adam -L 0.0005"
 PAPER_GAIN = 0.24
 HEADLINE = "val_mean_argmax_nms_iou"

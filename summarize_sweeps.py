@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
 
-from tasks import TASK_OF_ARCH  # noqa: E402
+from archs import ARCHS  # noqa: E402
 from util import CliError, Parser, run_cli  # noqa: E402
 
 CONFIG_COLUMNS = ("arch", "lr", "l2", "channel_mul", "filter_size", "minibatch", "loss", "epochs")
@@ -24,7 +24,7 @@ def run_row(metrics_path: Path) -> dict:
     """One CSV row: where the run lives, its flags, and its final and best figures."""
     metrics = json.loads(metrics_path.read_text())
     config = json.loads((metrics_path.parent / "config.json").read_text())
-    task = TASK_OF_ARCH[metrics["arch"]]
+    task = ARCHS[metrics["arch"]].task
     sweep_folder = metrics_path.parent.parent.name
     sweep, _, split = sweep_folder.rpartition("_")
     return {

@@ -152,19 +152,6 @@ REGRESSION = Task(
     ((coordinate_distance_px, "eucl_dist"),),
     "eucl_dist", "min")
 
-TASK_OF_ARCH = {
-    "deconv_classification": CLASSIFICATION,
-    "coordconv_classification": CLASSIFICATION,
-    "upsample_conv_coords": CLASSIFICATION,
-    "upsample_coordconv_coords": CLASSIFICATION,
-    "deconv_rendering": DECONV_RENDERING,
-    "coordconv_rendering": RENDERING,
-    "deconv_bottleneck": RENDERING,
-    "conv_onehot_image": IMAGE_RENDERING,
-    "conv_regressor": REGRESSION,
-    "coordconv_regressor": REGRESSION,
-}
-ARCHS_WITH_CENTRE_MAP = ("coordconv_rendering", "deconv_bottleneck")
 INTERM_LOSSES = {"softmax": softmax_xe, "mse": logits_mse}
 
 

@@ -21,13 +21,14 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import archs  # noqa: E402
 import datasets  # noqa: E402
 import model_builders  # noqa: E402
 import tasks  # noqa: E402
 from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, output_dir,  # noqa: E402
                   previous_elapsed, progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
-from util import (CliError, add_lr_policy_flags, atomic_h5, optimizer_from_flags, positive, require_arch,  # noqa: E402
-                  run_cli, standard_parser)
+from util import (CliError, add_lr_policy_flags, atomic_h5, optimizer_from_flags, positive, run_cli,  # noqa: E402
+                  standard_parser)
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
@@ -35,7 +36,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def parse_args(argv=None):
-    parser = standard_parser(__doc__.splitlines()[0], model_builders.BUILDERS)
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train.py"))
     parser.add_argument("--data_h5", default="data/rectangle_4_uniform.h5")
     parser.add_argument("--x_dim", type=positive(int), default=64, help="image height (first spatial axis)")
     parser.add_argument("--y_dim", type=positive(int), default=64, help="image width (second spatial axis)")
@@ -75,10 +76,11 @@ def parse_args(argv=None):
 
 def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
-    require_arch(args.arch, model_builders.BUILDERS)
+    arch = archs.lookup(args.arch, "train.py")
     centre_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
-    if centre_flags and args.arch not in tasks.ARCHS_WITH_CENTRE_MAP:
-        raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(tasks.ARCHS_WITH_CENTRE_MAP)}, "
+    if centre_flags and not arch.centre_map:
+        with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].centre_map]
+        raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(with_map)}, "
                        f"not --arch {args.arch}")
     if args.warmup < 0 or args.warmup >= args.epochs:
         raise CliError(f"--warmup {args.warmup} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
@@ -90,8 +92,7 @@ def validate(args):
         raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
         raise CliError("--strategy multiworker reads the cluster from $TF_CONFIG, which is not set (see README)")
-    task = tasks.TASK_OF_ARCH[args.arch]
-    return task, tasks.loss_name(task, args.use_mse_loss, args.use_sigm_loss)
+    return arch.task, tasks.loss_name(arch.task, args.use_mse_loss, args.use_sigm_loss)
 
 
 def distribution_strategy(args) -> tf.distribute.Strategy:
@@ -121,7 +122,7 @@ def split_cpu(count: int):
 
 def load_data(args, task):
     """(inputs, targets) for train and val; with a centre map, targets are {"image", "center"}."""
-    has_centre_map = args.arch in tasks.ARCHS_WITH_CENTRE_MAP
+    has_centre_map = archs.ARCHS[args.arch].centre_map
     keys = [task.input_key, task.target_key] + (["onehots"] if has_centre_map else [])
     splits = {part: datasets.load_split(args.data_h5, part, dict.fromkeys(keys), args.x_dim, args.y_dim)
               for part in ("train", "val")}
@@ -133,11 +134,6 @@ def load_data(args, task):
         return arrays[task.input_key], target
 
     return pair(splits["train"]), pair(splits["val"])
-
-
-def regressor_variant(data_h5) -> str:
-    """The paper picked its conv regressor by the data file's name."""
-    return "uniform" if "uniform" in Path(data_h5).name else "quadrant"
 
 
 def learning_rate(args, steps_per_epoch: int):
@@ -152,16 +148,16 @@ def learning_rate(args, steps_per_epoch: int):
 
 
 def build_model(args, task, loss, steps_per_epoch):
-    spec = model_builders.Spec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
+    spec = model_builders.ModelSpec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
                                l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
-                               regressor_variant=regressor_variant(args.data_h5),
+                               regressor_variant=model_builders.regressor_variant(args.data_h5),
                                init_scale=args.init_scale, coords_frame=args.coords_frame)
-    model = model_builders.build(args.arch, spec)
+    model = archs.ARCHS[args.arch].build(spec)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)
     image_loss = task.losses[loss]
     optimizer = optimizer_from_flags(args, learning_rate(args, steps_per_epoch))
-    if args.arch in tasks.ARCHS_WITH_CENTRE_MAP:
+    if archs.ARCHS[args.arch].centre_map:
         model.compile(optimizer=optimizer,
                       loss={"image": image_loss, "center": tasks.INTERM_LOSSES.get(args.interm_loss)},
                       metrics={"image": task.make_metrics(), "center": tasks.make_centre_map_metrics()})

@@ -30,25 +30,24 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import archs  # noqa: E402
 import datasets  # noqa: E402
 import detection  # noqa: E402
 from data import field_of_mnist_generator  # noqa: E402
 from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, output_dir,  # noqa: E402
                   progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
-from util import (CliError, add_lr_policy_flags, optimizer_from_flags, positive, require_arch,  # noqa: E402
-                  run_cli, standard_parser)
+from util import CliError, add_lr_policy_flags, optimizer_from_flags, positive, run_cli, standard_parser  # noqa: E402
 
-ARCHS = tuple(detection.ARCHS) + ("rpn_sampler_stn",)
 SHOWN = 9  # val images drawn each epoch
 STEPS_PER_CALL = 50
 
 
 def parse_args(argv=None):
-    parser = standard_parser(__doc__.splitlines()[0], ARCHS)
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train_detection.py"))
     parser.set_defaults(minibatch=1)
     parser.add_argument("--data_h5", default=None,
                         help="default: data/field_of_mnist_64x64_<num>objs.h5 (made by "
-                             f"{datasets.GENERATE_FIELD})")
+                             f"{datasets.GENERATE_FIELD_COMMAND})")
     parser.add_argument("--num", "-N", type=positive(int), default=5, help="digits per image in the data")
     parser.add_argument("--clip", action="store_true", help="clip predicted and ground-truth boxes to the image")
     parser.add_argument("--same", action="store_true", help="'same' padding in the first two convs, not 'valid'")
@@ -61,10 +60,7 @@ def parse_args(argv=None):
 
 def validate(args):
     """Rejects unknown archs and what the paper's training cannot do."""
-    require_arch(args.arch, ARCHS)
-    if args.arch == "rpn_sampler_stn":
-        raise CliError("--arch rpn_sampler_stn is listed by the paper's train_faster_rcnn.py but never built "
-                       "(it raises 'Architecture unknown'): there is no network to port")
+    archs.lookup(args.arch, "train_detection.py")
     if args.minibatch != 1:
         raise CliError(f"-mb {args.minibatch}: the region proposal network trains on one image per step, "
                        "as the paper's")
@@ -83,7 +79,7 @@ def dataset(images, boxes, seed=None) -> tf.data.Dataset:
 
 
 def build(args, image_shape) -> detection.RegionProposals:
-    network = detection.build_network(args.arch, image_shape, args.same, args.l2)
+    network = detection.build_network(args.arch, archs.ARCHS[args.arch].coords, image_shape, args.same, args.l2)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(network, args.load)
     model = detection.RegionProposals(network, image_shape[0], args.same, args.clip, args.paper_anchors,

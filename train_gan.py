@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Trains one GAN of the paper (§5) by `--arch`: <simple|clevr>_<gan|coordconv_in_g|coordconv_in_gd>.
 
-    python train_gan.py --arch clevr_coordconv_in_gd -mb 16 -E 50 -L 0.0001 --lr2 .0005 --opt adam --z_dim 256 --snapshot-every 1
+    python train_gan.py --arch clevr_coordconv_in_gd -mb 16 -E 50 -L 0.0001 --lr2 .0005 --opt adam \
+        --z_dim 256 --snapshot-every 1
 
 simple_* train on the Not-so-Clevr gray squares (train and val together, as
 the paper), clevr_* on Sort-of-Clevr. As the paper's code, each batch gets one
@@ -31,24 +32,25 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import archs  # noqa: E402
 import datasets  # noqa: E402
 import gan_metrics  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
 from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
                   start_from_snapshot, write_config, write_json)
-from generative import GRID_SIDE, WALKS, SaveNetworks, interpolate, save_networks, statistics_kept  # noqa: E402
-from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser  # noqa: E402
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
+                        save_networks, statistics_kept)
+from util import CliError, optimizer_from_flags, positive, run_cli, standard_parser  # noqa: E402
 
-DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
-                "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
 GENERATOR_STEPS = 2  # per discriminator step, as the paper
 
 
 def parse_args(argv=None):
-    parser = standard_parser(__doc__.splitlines()[0], model_builders.GAN_ARCHS)
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train_gan.py"))
     parser.add_argument("--data_h5", default=None,
-                        help=f"default: {DEFAULT_DATA['simple']} for simple_*, {DEFAULT_DATA['clevr']} for clevr_*")
+                        help=f"default: {generative.DEFAULT_DATA['simple']} for simple_*, "
+                             f"{generative.DEFAULT_DATA['clevr']} for clevr_*")
     parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the noise vector")
     parser.add_argument("--lr2", type=positive(float), default=None,
                         help="the generator's learning rate (default: --lr)")
@@ -69,26 +71,25 @@ def parse_args(argv=None):
 
 
 def validate(args):
-    """Rejects unknown archs and flags that cannot mean anything; fills in defaults."""
-    require_arch(args.arch, model_builders.GAN_ARCHS)
+    """Rejects unknown archs and flags that cannot mean anything."""
+    arch = archs.lookup(args.arch, "train_gan.py")
     if args.feature_match_loss_weight is not None and not args.feature_match:
         raise CliError("-fmalpha weights the feature matching loss: add -fm")
     if args.feature_match_loss_weight is not None and args.feature_match_loss_weight < 0:
         raise CliError(f"-fmalpha must be >= 0, got {args.feature_match_loss_weight}")
-    if args.tanh_output and not model_builders.has_linear_output(args.arch, bounded=False):
+    if args.tanh_output and not arch.coords_in_generator:
         raise CliError(f"--tanh_output is for the CoordConv generator; {args.arch}'s DCGAN generator ends in tanh")
-    args.data = args.arch.split("_", 1)[0]
-    args.data_h5 = args.data_h5 or DEFAULT_DATA[args.data]
 
 
 def load_images(args) -> np.ndarray:
     """The training images as uint8, checked against the batch size and the generator's upsampling."""
-    images = datasets.load_gan_images(args.data_h5, args.data)
+    data_h5 = data_file(args)
+    images = datasets.load_gan_images(data_h5, archs.ARCHS[args.arch].data)
     height, width = images.shape[1:3]
     if height % 16 or width % 16:
-        raise CliError(f"{args.data_h5}: images are {height}x{width}; the generators need sides divisible by 16")
+        raise CliError(f"{data_h5}: images are {height}x{width}; the generators need sides divisible by 16")
     if len(images) < args.minibatch:
-        raise CliError(f"{args.data_h5} has {len(images)} images, fewer than one minibatch (-mb {args.minibatch})")
+        raise CliError(f"{data_h5} has {len(images)} images, fewer than one minibatch (-mb {args.minibatch})")
     return images
 
 
@@ -119,7 +120,8 @@ def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
     return tf.data.Dataset.zip(parts).prefetch(tf.data.AUTOTUNE)
 
 
-def sigmoid_xe(logits, label: float):
+def constant_label_xe(logits, label: float):
+    """Sigmoid cross-entropy of every logit against one label (1: real, 0: fake), averaged."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), label),
                                                                   logits=logits))
 
@@ -168,10 +170,11 @@ class GAN(keras.Model):
         """Every loss of one forward pass, the discriminator seeing the generator's raw output."""
         fake = self.discriminator(self.generator(z, training=True), training=True)
         real_logits = self.discriminator(real, training=True)["logits"]
-        losses = {"d_loss_real": sigmoid_xe(real_logits, 1.0), "d_loss_fake": sigmoid_xe(fake["logits"], 0.0),
+        losses = {"d_loss_real": constant_label_xe(real_logits, 1.0),
+                  "d_loss_fake": constant_label_xe(fake["logits"], 0.0),
                   "correct_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
                   "correct_fake": tf.reduce_mean(tf.cast(fake["logits"] < 0, tf.float32)),
-                  "g_loss_basic": sigmoid_xe(fake["logits"], 1.0)}
+                  "g_loss_basic": constant_label_xe(fake["logits"], 1.0)}
         losses["d_loss"] = losses["d_loss_real"] + losses["d_loss_fake"]
         losses["g_loss"] = losses["g_loss_basic"] + tf.add_n([0.0] + self.generator.losses)
         if real2 is not None:
@@ -202,13 +205,14 @@ class GAN(keras.Model):
 
 
 def build_gan(args, image_shape) -> GAN:
-    spec = model_builders.Spec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
-    generator, discriminator = model_builders.build_gan(args.arch, image_shape, args.z_dim, spec, args.tanh_output,
-                                                        args.width)
+    spec = model_builders.ModelSpec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
+    arch = archs.ARCHS[args.arch]
+    generator, discriminator = model_builders.build_gan(image_shape, args.z_dim, spec, arch.coords_in_generator,
+                                                        arch.coords_in_discriminator, args.tanh_output, args.width)
     weight = (1.0 if args.feature_match_loss_weight is None else args.feature_match_loss_weight) \
         if args.feature_match else None
-    gan = GAN(generator, discriminator, args.z_dim, linear_output=model_builders.has_linear_output(
-        args.arch, args.tanh_output), feature_match_weight=weight, seed=args.seed)
+    gan = GAN(generator, discriminator, args.z_dim, linear_output=arch.coords_in_generator and not args.tanh_output,
+              feature_match_weight=weight, seed=args.seed)
     gan.compile(d_optimizer=optimizer_from_flags(args),
                 g_optimizer=optimizer_from_flags(args, learning_rate=args.lr2 or args.lr))
     return gan
@@ -248,7 +252,7 @@ def write_results(args, gan: GAN, out: Path, data_report: dict, steps: int) -> d
         save_networks(gan, out, f"{args.snapshot_to}_{{}}_final.keras")
     wall = elapsed(history)
     metrics = {
-        "arch": args.arch, "data_h5": args.data_h5, "output": str(out),
+        "arch": args.arch, "data_h5": data_file(args), "output": str(out),
         "params": {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()},
         "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
         "epochs_per_minute": 60.0 * len(history) / wall if wall else None,
@@ -274,7 +278,7 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     images = load_images(args)
-    out = output_dir(args)
+    out = output_dir(args, data_file(args))
     out.mkdir(parents=True, exist_ok=True)
 
     if args.cpu:
@@ -283,12 +287,12 @@ def main(argv=None):
     gan = build_gan(args, images.shape[1:])
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(gan.generator, args.load)
-    write_config(out, args)
+    write_config(out, args, data_h5=data_file(args))
     data_report = gan_metrics.objects_report(
         scaled(images[np.random.default_rng(args.seed).permutation(len(images))[:args.metric_samples]]).numpy())
     log = console(args)
     log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
-        f"{gan.discriminator.count_params():,}; {len(images)} images from {args.data_h5}; output in {out}")
+        f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")
 
     gan.fit(make_dataset(images, args), epochs=args.epochs, callbacks=make_callbacks(args, out, data_report),
             shuffle=False, verbose=progress_verbosity(args))

@@ -35,17 +35,17 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import archs  # noqa: E402
 import datasets  # noqa: E402
 import gan_metrics  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
-from generative import GRID_SIDE, WALKS, SaveNetworks, interpolate, save_networks, tile  # noqa: E402
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
+                        image_grid, save_networks)
 from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
                   start_from_snapshot, write_config, write_json)
-from util import CliError, optimizer_from_flags, positive, require_arch, run_cli, standard_parser  # noqa: E402
+from util import CliError, optimizer_from_flags, positive, run_cli, standard_parser  # noqa: E402
 
-DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
-                "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
 RECONSTRUCTED = 10  # held-out images shown beside their reconstructions
 LOSSES = ("loss", "reconstruction", "kl")
@@ -55,9 +55,10 @@ INK = 0.25
 
 
 def parse_args(argv=None):
-    parser = standard_parser(__doc__.splitlines()[0], model_builders.VAE_ARCHS)
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train_vae.py"))
     parser.add_argument("--data_h5", default=None,
-                        help=f"default: {DEFAULT_DATA['simple']} for simple_*, {DEFAULT_DATA['clevr']} for clevr_*")
+                        help=f"default: {generative.DEFAULT_DATA['simple']} for simple_*, "
+                             f"{generative.DEFAULT_DATA['clevr']} for clevr_*")
     parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the latent code")
     parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1: the ELBO)")
     parser.add_argument("--metric-samples", type=positive(int), default=1000,
@@ -68,23 +69,22 @@ def parse_args(argv=None):
 
 
 def validate(args):
-    """Rejects unknown archs and impossible flags; fills in defaults."""
-    require_arch(args.arch, model_builders.VAE_ARCHS)
+    """Rejects unknown archs and impossible flags."""
+    archs.lookup(args.arch, "train_vae.py")
     if args.beta < 0:
         raise CliError(f"--beta must be >= 0, got {args.beta}")
-    args.data = args.arch.split("_", 1)[0]
-    args.data_h5 = args.data_h5 or DEFAULT_DATA[args.data]
 
 
 def load_images(args) -> tuple:
     """(train, held-out) uint8 images, checked against the batch size and the decoders' upsampling."""
-    images = datasets.load_gan_images(args.data_h5, args.data)
+    data_h5 = data_file(args)
+    images = datasets.load_gan_images(data_h5, archs.ARCHS[args.arch].data)
     height, width = images.shape[1:3]
     if height % 16 or width % 16:
-        raise CliError(f"{args.data_h5}: images are {height}x{width}; the decoders need sides divisible by 16")
+        raise CliError(f"{data_h5}: images are {height}x{width}; the decoders need sides divisible by 16")
     held_out = len(images) // HELD_OUT
     if len(images) - held_out < args.minibatch or held_out < 2:
-        raise CliError(f"{args.data_h5} has {len(images)} images: too few for -mb {args.minibatch} "
+        raise CliError(f"{data_h5} has {len(images)} images: too few for -mb {args.minibatch} "
                        f"and a held-out tenth of at least 2")
     return images[:-held_out], images[-held_out:]
 
@@ -165,8 +165,9 @@ class VAE(keras.Model):
 
 
 def build_vae(args, image_shape) -> VAE:
-    spec = model_builders.Spec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
-    encoder, decoder = model_builders.build_vae(args.arch, image_shape, args.z_dim, spec, args.width)
+    spec = model_builders.ModelSpec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
+    coordconv_decoder = archs.ARCHS[args.arch].coords_in_generator
+    encoder, decoder = model_builders.build_vae(image_shape, args.z_dim, spec, coordconv_decoder, args.width)
     vae = VAE(encoder, decoder, args.beta, seed=args.seed)
     vae.compile(optimizer=optimizer_from_flags(args))
     vae.optimizer.build(encoder.trainable_variables + decoder.trainable_variables)  # a resume restores its slots
@@ -193,7 +194,7 @@ class VAESamples(generative.EpochSamples):
     def extra_images(self) -> dict:
         """Held-out images (top row) over their reconstructions."""
         reconstructions = self.model.reconstruct(self.originals).numpy()
-        return {"reconstructions": tile(np.concatenate([self.originals, reconstructions]), RECONSTRUCTED)}
+        return {"reconstructions": image_grid(np.concatenate([self.originals, reconstructions]), RECONSTRUCTED)}
 
 
 def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> list:
@@ -217,7 +218,7 @@ def write_results(args, vae: VAE, out: Path, data_report: dict, held_out: np.nda
     wall = elapsed(history)
     held_out_losses = vae.evaluate(make_dataset(held_out, args.minibatch), verbose=0, return_dict=True)
     metrics = {
-        "arch": args.arch, "data_h5": args.data_h5, "output": str(out), "seed": args.seed,
+        "arch": args.arch, "data_h5": data_file(args), "output": str(out), "seed": args.seed,
         "params": {name: network.count_params() for name, network in vae.networks.items()},
         "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
         "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
@@ -243,7 +244,7 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     train_images, held_out = load_images(args)
-    out = output_dir(args)
+    out = output_dir(args, data_file(args))
     out.mkdir(parents=True, exist_ok=True)
 
     if args.cpu:
@@ -252,12 +253,12 @@ def main(argv=None):
     vae = build_vae(args, train_images.shape[1:])
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(vae.decoder, args.load)
-    write_config(out, args)
+    write_config(out, args, data_h5=data_file(args))
     sample = np.random.default_rng(args.seed).permutation(len(train_images))[:args.metric_samples]
     data_report = gan_metrics.objects_report(scaled(train_images[sample]).numpy(), ink=INK)
     log = console(args)
     log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
-        f"{len(train_images)} train / {len(held_out)} held-out images from {args.data_h5}; output in {out}")
+        f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")
 
     vae.fit(make_dataset(train_images, args.minibatch, seed=args.seed), epochs=args.epochs,
             validation_data=make_dataset(held_out, args.minibatch),

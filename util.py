@@ -106,12 +106,6 @@ def add_lr_policy_flags(parser, policies):
     parser.add_argument("--lrstepevery", type=int, default=50)
 
 
-def require_arch(arch: str, archs):
-    """Raises CliError naming the known archs when `arch` is not one of them."""
-    if arch not in archs:
-        raise CliError(f"unknown --arch {arch!r}; choose one of: {', '.join(archs)}")
-
-
 def optimizer_from_flags(args, learning_rate=None):
     """The Keras optimizer the paper's --opt/--mom/--beta flags describe."""
     import keras

@@ -24,10 +24,10 @@ def test_bench_data_prints_a_row_per_generator_step(monkeypatch, capsys):
 @pytest.mark.parametrize("arch", ["coordconv_classification", "coordconv_regressor", "upsample_coordconv_coords"])
 def test_builders_in_the_concatenation_form_compute_the_same_function(arch):
     """bench/forms.py's baseline is the same network as shipped: same parameters, same outputs."""
-    spec = model_builders.Spec(mul=1)
-    split = model_builders.build(arch, spec)
+    spec = model_builders.ModelSpec(mul=1)
+    split = getattr(model_builders, arch)(spec)
     with concatenation_builders():
-        concatenated = model_builders.build(arch, spec)
+        concatenated = getattr(model_builders, arch)(spec)
     assert split.count_params() == concatenated.count_params()
     assert not any(isinstance(layer, CoordConv2D) for layer in concatenated._flatten_layers())
     concatenated.set_weights(split.get_weights())
@@ -36,7 +36,7 @@ def test_builders_in_the_concatenation_form_compute_the_same_function(arch):
 
 
 def test_gan_generator_in_the_concatenation_form_computes_the_same_function():
-    spec = model_builders.Spec()
+    spec = model_builders.ModelSpec()
     split = model_builders.coordconv_generator(16, (32, 32, 3), spec)
     with concatenation_builders():
         concatenated = model_builders.coordconv_generator(16, (32, 32, 3), spec)

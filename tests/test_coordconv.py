@@ -240,12 +240,14 @@ def assert_split_form_equals_concatenation(layer, x, tolerance=1e-5):
                                    rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("layer, spatial, channels", SPLIT_CASES, ids=lambda v: str(v) if isinstance(v, tuple) else None)
+@pytest.mark.parametrize("layer, spatial, channels", SPLIT_CASES,
+                         ids=lambda v: str(v) if isinstance(v, tuple) else None)
 def test_split_form_equals_the_concatenation_with_gradients(layer, spatial, channels):
     assert_split_form_equals_concatenation(layer, random_batch(spatial, channels, batch=3))
 
 
-@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="TensorFlow runs channels_first convs on a GPU only")
+@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"),
+                    reason="TensorFlow runs channels_first convs on a GPU only")
 @pytest.mark.parametrize("layer", [CoordConv2D(5, 3, strides=2, padding="same", data_format="channels_first"),
                                    CoordConv2D(5, 3, padding="same", with_r=True, data_format="channels_first"),
                                    CoordConv2DTranspose(4, 3, strides=2, padding="same", data_format="channels_first")])

@@ -103,7 +103,8 @@ def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(t
     (["--only", "segmentation"], r"'segmentation' is neither a task nor an arch of the table; choose from "
                                  r"classification, .*coordconv_classification"),
     (["--seeds", "1", "two"], r"argument --seeds: invalid int value: 'two'"),
-    (["--splits", "diagonal"], r"argument --splits: invalid choice: 'diagonal' \(choose from '?uniform'?, '?quadrant'?\)"),
+    (["--splits", "diagonal"],
+     r"argument --splits: invalid choice: 'diagonal' \(choose from '?uniform'?, '?quadrant'?\)"),
 ])
 def test_bad_reproduce_flags_are_one_line_and_write_nothing(tmp_path, capsys, flags, message):
     assert run_cli(reproduce.main, [*flags, "--results", str(tmp_path / "out")]) == 2

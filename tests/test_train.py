@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+import archs
 import model_builders
 import train
 from conftest import TINY, InterruptAfter, documented_counts
@@ -23,17 +24,17 @@ def tiny_h5(tiny_data_dir):
     return generator.dataset_path(tiny_data_dir, "quadrant")
 
 
-@pytest.mark.parametrize("arch", model_builders.BUILDERS)
+@pytest.mark.parametrize("arch", archs.names("train.py"))
 def test_parameter_count_at_mul_1_matches_the_docstring(arch):
     variants = ("uniform", "quadrant") if arch == "conv_regressor" else ("uniform",)
-    counts = [model_builders.build(arch, model_builders.Spec(mul=1, regressor_variant=v)).count_params()
+    counts = [archs.ARCHS[arch].build(model_builders.ModelSpec(mul=1, regressor_variant=v)).count_params()
               for v in variants]
-    assert counts == documented_counts(model_builders.BUILDERS[arch])
+    assert counts == documented_counts(archs.ARCHS[arch].build)
 
 
 def test_coordconv_classifier_has_the_papers_7553_parameters():
-    spec = model_builders.Spec(mul=1)
-    assert model_builders.build("coordconv_classification", spec).count_params() == 7553
+    spec = model_builders.ModelSpec(mul=1)
+    assert model_builders.coordconv_classification(spec).count_params() == 7553
 
 
 def run_train(tmp_path, tiny_h5, *flags, name="run"):
@@ -42,7 +43,7 @@ def run_train(tmp_path, tiny_h5, *flags, name="run"):
     return train.main(argv)
 
 
-@pytest.mark.parametrize("arch, flags", [(arch, ()) for arch in model_builders.BUILDERS] + [
+@pytest.mark.parametrize("arch, flags", [(arch, ()) for arch in archs.names("train.py")] + [
     ("coordconv_rendering", ("-interm", "softmax")),
     ("deconv_bottleneck", ("-interm", "mse", "-nosfmx")),
     ("deconv_classification", ("-sig", "--lrpolicy", "valstep")),
@@ -91,8 +92,8 @@ def test_evaluation_h5_none_keeps_only_the_metrics(tmp_path, tiny_h5):
 
 
 def test_l2_penalty_is_the_papers_l2_times_the_sum_of_squared_kernels():
-    spec = model_builders.Spec(mul=1, l2=0.003)
-    model = model_builders.build("deconv_classification", spec)
+    spec = model_builders.ModelSpec(mul=1, l2=0.003)
+    model = model_builders.deconv_classification(spec)
     kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
     assert len(kernels) == 6
     expected = 0.003 * sum(float(np.sum(np.square(keras.ops.convert_to_numpy(k)))) for k in kernels)

@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
+import archs
 import generative
 import model_builders
 import train_vae
@@ -39,7 +40,7 @@ def small_vae(arch="simple_vae", *flags):
     return train_vae.build_vae(args, (32, 32, 1))
 
 
-@pytest.mark.parametrize("arch", model_builders.VAE_ARCHS)
+@pytest.mark.parametrize("arch", archs.names("train_vae.py"))
 def test_every_vae_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_data_dir, arch):
     data_h5 = tiny_clevr(clevr_h5, tmp_path) if arch.startswith("clevr") else squares_h5(tiny_data_dir)
     metrics = train_vae.main(vae_argv(tmp_path, data_h5, "--arch", arch))
@@ -91,7 +92,7 @@ def test_both_decoders_end_linear_and_the_same_encoder_feeds_them():
     assert plain.decoder.name == "deconv_generator" and coordconv.decoder.name == "coordconv_generator"
     assert all(vae.decoder.layers[-1].activation.__name__ == "linear" for vae in (plain, coordconv))
     assert plain.encoder.count_params() == coordconv.encoder.count_params()
-    spec = model_builders.Spec()
+    spec = model_builders.ModelSpec()
     assert model_builders.encoder((64, 64, 1), 16, 16).count_params() == \
         documented_counts(model_builders.encoder)[0]
     assert model_builders.deconv_generator(8, (64, 64, 1), spec, 8).layers[-1].activation.__name__ == "tanh"

@@ -1,0 +1,85 @@
+"""Every `--arch` of the paper's experiments, one entry each: start here from an arch's name.
+
+An entry says which script trains it, which builder makes its network and
+what the script needs to know about it: the task a supervised arch learns
+and whether it also outputs the centre map (train.py, §4); the data and where
+coordinates go for the GANs and VAEs (train_gan.py, train_vae.py, §5); where
+the region proposal network adds them (train_detection.py).
+"""
+
+import dataclasses
+from typing import Callable, Optional
+
+import detection
+import model_builders
+import tasks
+from util import CliError
+
+
+@dataclasses.dataclass(frozen=True)
+class Arch:
+    """One --arch: its script and builder, and the facts about it the script reads."""
+
+    name: str
+    script: str  # the entry point that trains it
+    build: Optional[Callable]  # the builder in model_builders.py or detection.py
+    task: Optional[tasks.Task] = None  # train.py: what it learns
+    centre_map: bool = False  # train.py: it also outputs the centre map (-interm, -nosfmx)
+    data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares) or "clevr"
+    coords_in_generator: bool = False  # the GAN's generator, the VAE's decoder: the CoordConv one
+    coords_in_discriminator: bool = False  # the GAN's discriminator sees coordinates
+    coords: bool = False  # train_detection.py: CoordConv where the paper adds it
+    missing: Optional[str] = None  # why a name the paper lists has no network
+
+
+def _supervised() -> list:
+    tasks_of = {
+        "deconv_classification": tasks.CLASSIFICATION, "coordconv_classification": tasks.CLASSIFICATION,
+        "upsample_conv_coords": tasks.CLASSIFICATION, "upsample_coordconv_coords": tasks.CLASSIFICATION,
+        "deconv_rendering": tasks.DECONV_RENDERING, "coordconv_rendering": tasks.RENDERING,
+        "deconv_bottleneck": tasks.RENDERING, "conv_onehot_image": tasks.IMAGE_RENDERING,
+        "conv_regressor": tasks.REGRESSION, "coordconv_regressor": tasks.REGRESSION,
+    }
+    with_centre_map = ("coordconv_rendering", "deconv_bottleneck")
+    return [Arch(name, "train.py", getattr(model_builders, name), task=task, centre_map=name in with_centre_map)
+            for name, task in tasks_of.items()]
+
+
+def _generative() -> list:
+    gan_variants = {"gan": (False, False), "coordconv_in_g": (True, False), "coordconv_in_gd": (True, True)}
+    vae_variants = {"vae": False, "coordconv_vae": True}
+    entries = []
+    for data in ("simple", "clevr"):
+        entries += [Arch(f"{data}_{variant}", "train_gan.py", model_builders.build_gan, data=data,
+                         coords_in_generator=in_g, coords_in_discriminator=in_d)
+                    for variant, (in_g, in_d) in gan_variants.items()]
+        entries += [Arch(f"{data}_{variant}", "train_vae.py", model_builders.build_vae, data=data,
+                         coords_in_generator=coordconv) for variant, coordconv in vae_variants.items()]
+    return entries
+
+
+def _detection() -> list:
+    return [Arch("rpn_sampler", "train_detection.py", detection.build_network),
+            Arch("coord_rpn_sampler", "train_detection.py", detection.build_network, coords=True),
+            Arch("rpn_sampler_stn", "train_detection.py", None,
+                 missing="is listed by the paper's train_faster_rcnn.py but never built (it raises "
+                         "'Architecture unknown'): there is no network to port")]
+
+
+ARCHS = {arch.name: arch for arch in _supervised() + _generative() + _detection()}
+
+
+def names(script: str) -> tuple:
+    """The --arch choices of one entry point, in the registry's order."""
+    return tuple(name for name, arch in ARCHS.items() if arch.script == script)
+
+
+def lookup(name: str, script: str) -> Arch:
+    """The entry for `--arch name` of `script`; CliError naming the choices when it is not one."""
+    choices = names(script)
+    if name not in choices:
+        raise CliError(f"unknown --arch {name!r}; choose one of: {', '.join(choices)}")
+    arch = ARCHS[name]
+    if arch.missing:
+        raise CliError(f"--arch {name} {arch.missing}")
+    return arch
