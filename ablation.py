@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import reproduce  # noqa: E402
 from runs import write_json  # noqa: E402
-import train  # noqa: E402
+import supervised_training  # noqa: E402
 from util import CliError, Parser, positive, run_cli  # noqa: E402
 
 PAPER_FLAGS = ("--arch", "coordconv_classification", "-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001",
@@ -84,7 +84,7 @@ def run_one(recipe: str, seed: int, args) -> dict:
     argv = train_argv(recipe, seed, args)
     reproduce.clear_if_stale(run_dir(recipe, seed, args), argv)
     keras.backend.clear_session()
-    metrics = train.main(argv)
+    metrics = supervised_training.main(argv)
     value = metrics["final"]["val"]["accuracy"]
     print(f"{recipe}, seed {seed}: final val accuracy {100 * value:.1f}%, {metrics['wall_time_s']:.0f} s")
     return {"recipe": recipe, "seed": seed, "val": value, "train": metrics["final"]["train"]["accuracy"],

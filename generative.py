@@ -1,6 +1,6 @@
 """What the GAN and the VAE share: fixed latents, sample grids, latent walks and their figures per epoch.
 
-train_gan.py and train_vae.py both show their images in [-1, 1] through a
+gan_training.py and vae_training.py both show their images in [-1, 1] through a
 model whose `__call__(z)` returns them, so one callback draws both.
 """
 

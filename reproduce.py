@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import archs  # noqa: E402
-import train  # noqa: E402
+import supervised_training  # noqa: E402
 from data import not_so_clevr_generator as generator  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import Parser, positive, run_cli  # noqa: E402
@@ -185,7 +185,7 @@ def clear_if_stale(out: Path, argv: list):
     config_path = out / "config.json"
     if not config_path.exists():
         return
-    wanted = vars(train.parse_args(argv))
+    wanted = vars(supervised_training.parse_args(argv))
     saved = json.loads(config_path.read_text())
     if any(saved.get(key) != value for key, value in wanted.items()):
         shutil.rmtree(out)
@@ -216,8 +216,8 @@ def train_one(experiment, split, seed, args) -> dict:
     argv = train_argv(experiment, split, seed, args)
     clear_if_stale(run_dir(args, experiment, split, seed), argv)
     keras.backend.clear_session()
-    metrics = train.main(argv)
-    print("\n" + train.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")
+    metrics = supervised_training.main(argv)
+    print("\n" + supervised_training.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")
     return metrics
 
 
@@ -334,7 +334,7 @@ def as_picture(experiment, logits):
     """Softmax heatmaps for classification, sigmoid images for rendering."""
     if experiment.task == "rendering":
         return 1 / (1 + np.exp(-logits))
-    return train.pixel_softmax(logits)
+    return supervised_training.pixel_softmax(logits)
 
 
 def save(figure, path: Path):

@@ -32,7 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import train_detection  # noqa: E402
+import detection_training  # noqa: E402
 from data import field_of_mnist_generator as field  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import CliError, positive, run_cli  # noqa: E402
@@ -91,7 +91,7 @@ def run_all(args) -> dict:
         argv = ["--arch", arch, "--data_h5", str(field.dataset_path(args.data_dir)), *FLAGS.split(),
                 "-E", str(args.epochs), "--seed", str(seed), "--snapshot-every", "0", "--quiet",
                 "--output", str(run_dir(args, arch, seed))] + (["--paper_anchors"] if args.paper_anchors else [])
-        runs[arch].append(train_detection.main(argv))
+        runs[arch].append(detection_training.main(argv))
         progress.update(done + 1)
     return runs
 

@@ -37,8 +37,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import train_gan  # noqa: E402
-import train_vae  # noqa: E402
+import gan_training  # noqa: E402
+import vae_training  # noqa: E402
 from data import not_so_clevr_generator as generator  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import positive, run_cli  # noqa: E402
@@ -60,10 +60,10 @@ class Study:
 
 
 STUDIES = {
-    "gan": Study(train_gan.main, ("simple_gan", "simple_coordconv_in_g"),
+    "gan": Study(gan_training.main, ("simple_gan", "simple_coordconv_in_g"),
                  "-mb 16 -L 0.0001 --lr2 .0005 --opt adam --z_dim 256",  # the paper's README
                  ("samples_bn0", "interpolation"), {}),
-    "vae": Study(train_vae.main, ("simple_vae", "simple_coordconv_vae"), "-mb 32 -L 0.001 --opt adam --z_dim 8",
+    "vae": Study(vae_training.main, ("simple_vae", "simple_coordconv_vae"), "-mb 32 -L 0.001 --opt adam --z_dim 8",
                  ("samples_bn0", "interpolation", "reconstructions"), ELBO_COLUMNS),
 }
 ARCHS = tuple(arch for study in STUDIES.values() for arch in study.archs)

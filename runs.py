@@ -1,7 +1,8 @@
 """What every entry point does around training: output folders, config and JSON files, the console,
 elapsed time across resumes, snapshots to start from.
 
-train.py, train_gan.py and train_vae.py import it; no entry point imports another.
+The training modules (supervised_, gan_, vae_ and detection_training.py) import it; no entry-point
+script imports another script: the scripts are thin wrappers of those modules.
 """
 
 import csv

@@ -63,7 +63,7 @@ def positive(kind):
 
 
 def standard_parser(description: str, archs) -> argparse.ArgumentParser:
-    """The flags train.py and train_gan.py share, with the paper's defaults."""
+    """The flags every training script shares, with the paper's defaults."""
     parser = Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--arch", required=True, metavar="ARCH",
                         help=f"architecture, one of: {', '.join(archs)}")

@@ -22,8 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
-import train  # noqa: E402
-import train_gan  # noqa: E402
+import gan_training  # noqa: E402
+import supervised_training  # noqa: E402
 from bench.forms import concatenation_builders  # noqa: E402
 from bench.timing import median_seconds  # noqa: E402
 from util import positive  # noqa: E402
@@ -38,19 +38,19 @@ GAN_IMAGE_SHAPE = (64, 64, 3)
 
 def supervised_step(arch: str, data_h5: Path):
     """One compiled train_step of train.py's model for `arch` on its first minibatch."""
-    args = train.parse_args(["--arch", arch, "--data_h5", str(data_h5), *SUPERVISED_FLAGS.split()])
-    task, loss = train.validate(args)
-    (train_x, train_y), _ = train.load_data(args, task)
-    model = train.build_model(args, task, loss, steps_per_epoch=1)
-    batch = next(iter(train.as_dataset(train_x, train_y, args.minibatch)))
+    args = supervised_training.parse_args(["--arch", arch, "--data_h5", str(data_h5), *SUPERVISED_FLAGS.split()])
+    task, loss = supervised_training.validate(args)
+    (train_x, train_y), _ = supervised_training.load_data(args, task)
+    model = supervised_training.build_model(args, task, loss, steps_per_epoch=1)
+    batch = next(iter(supervised_training.as_dataset(train_x, train_y, args.minibatch)))
     return compiled(model.train_step, batch)
 
 
 def gan_step(arch: str):
     """One compiled GAN train_step of `arch` on a fixed batch of random images."""
-    args = train_gan.parse_args(["--arch", arch, *GAN_FLAGS.split()])
-    train_gan.validate(args)
-    gan = train_gan.build_gan(args, GAN_IMAGE_SHAPE)
+    args = gan_training.parse_args(["--arch", arch, *GAN_FLAGS.split()])
+    gan_training.validate(args)
+    gan = gan_training.build_gan(args, GAN_IMAGE_SHAPE)
     batch = {"images": tf.random.stateless_uniform((args.minibatch, *GAN_IMAGE_SHAPE), [0, 0], -1.0, 1.0)}
     return compiled(gan.train_step, batch)
 

@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import train  # noqa: E402
+import supervised_training  # noqa: E402
 from bench.forms import concatenation_builders  # noqa: E402
 from util import positive  # noqa: E402
 
@@ -48,35 +48,37 @@ def argv_for(arch, data_h5, epochs, out):
 
 
 def through_train_py(arch, data_h5, epochs, folder) -> float:
-    """Seconds per steady-state epoch of train.main, every callback and output included."""
+    """Seconds per steady-state epoch of supervised_training.main, every callback and output included."""
     out = Path(tempfile.mkdtemp(dir=folder))
-    metrics = train.main(argv_for(arch, data_h5, epochs, out))
+    metrics = supervised_training.main(argv_for(arch, data_h5, epochs, out))
     return steady_seconds_per_epoch([float(row["time_s"]) for row in metrics["history"]])
 
 
 def parsed_with_data(arch, data_h5, epochs):
-    """What train.main parses and loads, for the runs that bypass it."""
-    args = train.parse_args(argv_for(arch, data_h5, epochs, "unused"))
-    task, loss = train.validate(args)
-    return args, task, loss, *train.load_data(args, task)
+    """What supervised_training.main parses and loads, for the runs that bypass it."""
+    args = supervised_training.parse_args(argv_for(arch, data_h5, epochs, "unused"))
+    task, loss = supervised_training.validate(args)
+    return args, task, loss, *supervised_training.load_data(args, task)
 
 
 def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
     """The same model, data and batches through a plain model.fit with no callbacks."""
     args, task, loss, (train_x, train_y), val = parsed_with_data(arch, data_h5, epochs)
     keras.utils.set_random_seed(args.seed)
-    model = train.build_model(args, task, loss, steps_per_epoch=int(np.ceil(len(train_x) / args.minibatch)))
+    steps = int(np.ceil(len(train_x) / args.minibatch))
+    model = supervised_training.build_model(args, task, loss, steps_per_epoch=steps)
     model.jit_compile = jit_compile  # Keras' "auto" is off on a CPU, on with a GPU
     clock = EpochClock()
-    model.fit(train.as_dataset(train_x, train_y, args.minibatch, seed=args.seed), epochs=epochs,
-              validation_data=train.as_dataset(*val, args.minibatch), callbacks=[clock], shuffle=False, verbose=0)
+    model.fit(supervised_training.as_dataset(train_x, train_y, args.minibatch, seed=args.seed), epochs=epochs,
+              validation_data=supervised_training.as_dataset(*val, args.minibatch), callbacks=[clock], shuffle=False,
+              verbose=0)
     return steady_seconds_per_epoch(clock.ends)
 
 
 def pipeline_examples_per_second(arch, data_h5) -> float:
     """One pass over the training tf.data pipeline with no model at all."""
     args, _, _, (train_x, train_y), _ = parsed_with_data(arch, data_h5, 1)
-    dataset = train.as_dataset(train_x, train_y, args.minibatch, seed=args.seed)
+    dataset = supervised_training.as_dataset(train_x, train_y, args.minibatch, seed=args.seed)
     for _ in dataset:  # warm up: the first pass builds the shuffle buffer
         pass
     start = time.perf_counter()
@@ -88,7 +90,7 @@ def pipeline_examples_per_second(arch, data_h5) -> float:
 def time_to_perfect(data_h5, max_epochs, folder):
     """Epochs and seconds until CoordConv classification first reaches 100% val accuracy."""
     out = Path(tempfile.mkdtemp(dir=folder))
-    metrics = train.main(argv_for("coordconv_classification", data_h5, max_epochs, out))
+    metrics = supervised_training.main(argv_for("coordconv_classification", data_h5, max_epochs, out))
     for row in metrics["history"]:
         if float(row["val_accuracy"]) == 1.0:
             return int(row["epoch"]) + 1, float(row["time_s"])

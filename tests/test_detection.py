@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import detection
-import train_detection
+import detection_training
 from conftest import InterruptAfter
 from data import field_of_mnist_generator as field
 from util import CliError, run_cli
@@ -159,7 +159,7 @@ def detection_argv(tmp_path, data_h5, arch, *flags, name="run"):
 
 @pytest.mark.parametrize("arch, flags", [("rpn_sampler", ()), ("coord_rpn_sampler", ("--clip", "--same"))])
 def test_each_arch_trains_and_writes_its_outputs(tmp_path, field_h5, arch, flags):
-    metrics = train_detection.main(detection_argv(tmp_path, field_h5, arch, *flags))
+    metrics = detection_training.main(detection_argv(tmp_path, field_h5, arch, *flags))
     out = tmp_path / "run"
     assert metrics["epochs"] == 1 and 0.0 <= metrics["final"]["val_mean_argmax_nms_iou"] <= 1.0
     assert set(metrics["initial"]) == {f"val_{name}" for name in detection.METRICS}
@@ -173,13 +173,13 @@ def test_each_arch_trains_and_writes_its_outputs(tmp_path, field_h5, arch, flags
 def test_interrupted_detection_resumes_from_its_last_epoch(tmp_path, field_h5, monkeypatch, capsys):
     argv = detection_argv(tmp_path, field_h5, "rpn_sampler", "-E", "3")
     argv.remove("--quiet")
-    make_callbacks = train_detection.make_callbacks
-    monkeypatch.setattr(train_detection, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
+    make_callbacks = detection_training.make_callbacks
+    monkeypatch.setattr(detection_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
     with pytest.raises(KeyboardInterrupt):
-        train_detection.main(argv)
-    monkeypatch.setattr(train_detection, "make_callbacks", make_callbacks)
+        detection_training.main(argv)
+    monkeypatch.setattr(detection_training, "make_callbacks", make_callbacks)
     capsys.readouterr()
-    metrics = train_detection.main(argv)
+    metrics = detection_training.main(argv)
     printed = capsys.readouterr().out
     assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
@@ -195,7 +195,7 @@ def test_interrupted_detection_resumes_from_its_last_epoch(tmp_path, field_h5, m
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, field_h5, capsys, flags, message):
     argv = ["--output", str(tmp_path / "run"), "--data_h5", str(field_h5), *flags]
-    assert run_cli(train_detection.main, argv) == 2
+    assert run_cli(detection_training.main, argv) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "run").exists()
@@ -205,14 +205,14 @@ def test_a_foreign_or_misshapen_file_names_what_is_wrong(tmp_path, tiny_data_dir
     from data import not_so_clevr_generator
 
     with pytest.raises(CliError, match="has no dataset 'train_ims'"):
-        train_detection.datasets.load_detection(not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform"), 5)
+        detection_training.datasets.load_detection(not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform"), 5)
     with h5py.File(field_h5, "r") as source, h5py.File(tmp_path / "rgb.h5", "w") as rgb:
         for key in source:
             rgb[key] = source[key][()]
         del rgb["train_ims"]
         rgb["train_ims"] = np.zeros((40, 64, 64, 3), np.float32)
     with pytest.raises(CliError, match=r"train_ims has shape \(40, 64, 64, 3\), expected \(N, side, side, 1\)"):
-        train_detection.datasets.load_detection(tmp_path / "rgb.h5", 5)
+        detection_training.datasets.load_detection(tmp_path / "rgb.h5", 5)
 
 
 def test_reproduce_detection_writes_its_table_and_figure(tmp_path, field_h5):

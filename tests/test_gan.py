@@ -10,7 +10,7 @@ import archs
 import gan_metrics
 import generative
 import model_builders
-import train_gan
+import gan_training
 from data import not_so_clevr_generator, sort_of_clevr_generator as clevr
 from conftest import CLEVR_COUNT as COUNT, InterruptAfter, documented_counts
 from util import run_cli
@@ -157,7 +157,7 @@ def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_d
         with h5py.File(clevr_h5, "r") as full, h5py.File(tmp_path / "tiny.h5", "w") as tiny:
             tiny["train_x"] = full["train_x"][:16]
         data_h5 = tmp_path / "tiny.h5"
-    metrics = train_gan.main(gan_argv(tmp_path, data_h5, "--arch", arch, *flags))
+    metrics = gan_training.main(gan_argv(tmp_path, data_h5, "--arch", arch, *flags))
     out = tmp_path / "run"
     assert metrics["epochs"] == 1 and 0.0 <= metrics["final"]["centre_coverage"] <= 1.0
     assert metrics["data"]["one_of_each"] == 1.0
@@ -175,20 +175,20 @@ def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_d
 
 def test_same_seed_same_losses(tmp_path, tiny_data_dir):
     data_h5 = data_for("simple_gan", None, tiny_data_dir)
-    runs = [train_gan.main(gan_argv(tmp_path, data_h5, "--arch", "simple_gan", name=f"run{i}")) for i in range(2)]
+    runs = [gan_training.main(gan_argv(tmp_path, data_h5, "--arch", "simple_gan", name=f"run{i}")) for i in range(2)]
     assert runs[0]["history"][0]["g_loss"] == runs[1]["history"][0]["g_loss"]
 
 
 def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, monkeypatch, capsys):
     argv = gan_argv(tmp_path, data_for("simple_gan", None, tiny_data_dir), "--arch", "simple_gan", "-E", "3")
     argv.remove("--quiet")
-    make_callbacks = train_gan.make_callbacks
-    monkeypatch.setattr(train_gan, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
+    make_callbacks = gan_training.make_callbacks
+    monkeypatch.setattr(gan_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
     with pytest.raises(KeyboardInterrupt):
-        train_gan.main(argv)
-    monkeypatch.setattr(train_gan, "make_callbacks", make_callbacks)
+        gan_training.main(argv)
+    monkeypatch.setattr(gan_training, "make_callbacks", make_callbacks)
     capsys.readouterr()
-    metrics = train_gan.main(argv)
+    metrics = gan_training.main(argv)
     printed = capsys.readouterr().out
     assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
@@ -202,14 +202,14 @@ def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, mo
     (["--arch", "clevr_gan", "--data_h5", "missing.h5"], "run python data/sort_of_clevr_generator.py"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
-    assert run_cli(train_gan.main, ["--output", str(tmp_path / "run"), *flags]) == 2
+    assert run_cli(gan_training.main, ["--output", str(tmp_path / "run"), *flags]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
 
 
 def test_a_not_so_clevr_file_for_a_clevr_arch_names_the_missing_key(tmp_path, tiny_data_dir, capsys):
     data_h5 = not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
-    assert run_cli(train_gan.main, ["--arch", "clevr_gan", "--data_h5", str(data_h5),
+    assert run_cli(gan_training.main, ["--arch", "clevr_gan", "--data_h5", str(data_h5),
                                     "--output", str(tmp_path / "run")]) == 2
     assert "has no dataset 'train_x'" in capsys.readouterr().err
 
@@ -219,14 +219,14 @@ def test_the_papers_readme_flags_run_as_written(tmp_path, tiny_data_dir):
     argv = ["--arch", "simple_gan", "--data_h5", str(data_h5), "-E", "1", "--metric-samples", "8", "--quiet",
             "--width", "8",
             "--output", str(tmp_path / "run"), *"--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam".split()]
-    assert np.isfinite(float(train_gan.main(argv)["history"][0]["g_loss"]))
+    assert np.isfinite(float(gan_training.main(argv)["history"][0]["g_loss"]))
 
 
 def small_gan(arch, *flags):
-    args = train_gan.parse_args(["--arch", arch, "--z_dim", "8", *flags])
-    train_gan.validate(args)
-    train_gan.keras.utils.set_random_seed(0)
-    return train_gan.build_gan(args, (32, 32, 1))
+    args = gan_training.parse_args(["--arch", arch, "--z_dim", "8", *flags])
+    gan_training.validate(args)
+    gan_training.keras.utils.set_random_seed(0)
+    return gan_training.build_gan(args, (32, 32, 1))
 
 
 def test_the_coordconv_generator_is_linear_and_the_discriminator_sees_its_raw_output():

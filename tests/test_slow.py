@@ -3,7 +3,7 @@
 import pytest
 
 import reproduce
-import train
+import supervised_training
 
 
 @pytest.mark.slow
@@ -12,6 +12,6 @@ def test_coordconv_classification_holds_100_percent_on_the_quadrant_split(datase
     """reproduce.py's recipe on two seeds the paper's recipe leaves at 70% and 32%: 100% at the end."""
     experiment = next(e for e in reproduce.EXPERIMENTS if e.arch == "coordconv_classification")
     args = reproduce.parse_args(["--data-dir", str(dataset_dir), "--results", str(tmp_path)])
-    metrics = train.main(reproduce.train_argv(experiment, "quadrant", seed, args))
+    metrics = supervised_training.main(reproduce.train_argv(experiment, "quadrant", seed, args))
     assert metrics["final"]["val"]["accuracy"] == 1.0
     assert metrics["final"]["train"]["accuracy"] == 1.0

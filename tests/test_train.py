@@ -14,7 +14,7 @@ import pytest
 
 import archs
 import model_builders
-import train
+import supervised_training
 from conftest import TINY, InterruptAfter, documented_counts
 from data import not_so_clevr_generator as generator
 from util import run_cli
@@ -40,7 +40,7 @@ def test_coordconv_classifier_has_the_papers_7553_parameters():
 def run_train(tmp_path, tiny_h5, *flags, name="run"):
     argv = ["--data_h5", str(tiny_h5), "-mb", "16", "-E", "1", "-mul", "1", "--opt", "adam",
             "--output", str(tmp_path / name), *flags]
-    return train.main(argv)
+    return supervised_training.main(argv)
 
 
 @pytest.mark.parametrize("arch, flags", [(arch, ()) for arch in archs.names("train.py")] + [
@@ -97,7 +97,7 @@ def test_l2_penalty_is_the_papers_l2_times_the_sum_of_squared_kernels():
     kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
     assert len(kernels) == 6
     expected = 0.003 * sum(float(np.sum(np.square(keras.ops.convert_to_numpy(k)))) for k in kernels)
-    np.testing.assert_allclose(train.regularisation_loss(model), expected, rtol=1e-5)
+    np.testing.assert_allclose(supervised_training.regularisation_loss(model), expected, rtol=1e-5)
 
 
 def test_centre_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h5):
@@ -112,7 +112,7 @@ def test_centre_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h
 @pytest.mark.parametrize("arch, loss", [("deconv_rendering", "softmax"), ("conv_onehot_image", "sigmoid"),
                                         ("deconv_classification", "softmax")])
 def test_default_losses_are_the_papers_where_its_code_ran(arch, loss):
-    task, chosen = train.validate(train.parse_args(["--arch", arch]))
+    task, chosen = supervised_training.validate(supervised_training.parse_args(["--arch", arch]))
     assert chosen == loss
 
 
@@ -123,12 +123,13 @@ def test_skipval_trains_without_validation_and_still_scores_val(tmp_path, tiny_h
 
 
 def test_warmup_and_cosine_schedule_per_step():
-    args = train.parse_args(["--arch", "coordconv_classification", "-L", "0.01", "-E", "4", "--warmup", "1",
-                             "--lrpolicy", "cosine"])
-    schedule = train.learning_rate(args, steps_per_epoch=10)
+    args = supervised_training.parse_args(["--arch", "coordconv_classification", "-L", "0.01", "-E", "4",
+                                           "--warmup", "1", "--lrpolicy", "cosine"])
+    schedule = supervised_training.learning_rate(args, steps_per_epoch=10)
     rates = [float(schedule(step)) for step in (0, 5, 10, 25, 40)]
     np.testing.assert_allclose(rates, [0.0, 0.005, 0.01, 0.005, 0.0], atol=1e-7)
-    constant = train.learning_rate(train.parse_args(["--arch", "coordconv_classification", "-L", "0.01"]), 10)
+    constant_args = supervised_training.parse_args(["--arch", "coordconv_classification", "-L", "0.01"])
+    constant = supervised_training.learning_rate(constant_args, 10)
     assert constant == 0.01
 
 
@@ -145,14 +146,15 @@ def test_same_seed_repeats_the_run(tmp_path, tiny_h5):
 
 
 def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_h5, monkeypatch, capsys):
-    make_callbacks = train.make_callbacks
-    monkeypatch.setattr(train, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
+    make_callbacks = supervised_training.make_callbacks
+    monkeypatch.setattr(supervised_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
     with pytest.raises(KeyboardInterrupt):
         run_train(tmp_path, tiny_h5, "--arch", "coordconv_classification", "-E", "4")
-    monkeypatch.setattr(train, "make_callbacks", make_callbacks)
+    monkeypatch.setattr(supervised_training, "make_callbacks", make_callbacks)
     capsys.readouterr()
-    metrics = train.main(["--load", str(tmp_path / "run"), "--arch", "coordconv_classification",
-                          "--data_h5", str(tiny_h5), "-mb", "16", "-E", "4", "-mul", "1", "--opt", "adam"])
+    metrics = supervised_training.main(["--load", str(tmp_path / "run"), "--arch", "coordconv_classification",
+                                        "--data_h5", str(tiny_h5), "-mb", "16", "-E", "4", "-mul", "1",
+                                        "--opt", "adam"])
     printed = capsys.readouterr().out
     assert "Epoch 3/4" in printed and "Epoch 1/4" not in printed
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2, 3]
@@ -192,7 +194,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, bad_files, capsys, flags, me
     flags = [flag.format(**bad_files) for flag in flags]
     if "--arch" not in flags:
         flags += ["--arch", "coordconv_classification"]
-    code = run_cli(train.main, flags + ["--output", str(tmp_path / "out")])
+    code = run_cli(supervised_training.main, flags + ["--output", str(tmp_path / "out")])
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert error.startswith("error: ") and "\n" not in error
@@ -200,7 +202,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, bad_files, capsys, flags, me
 
 
 def test_x_dim_disagreeing_with_the_data_is_named(tmp_path, tiny_h5, capsys):
-    code = run_cli(train.main, ["--arch", "conv_regressor", "--data_h5", str(tiny_h5), "--x_dim", "32",
+    code = run_cli(supervised_training.main, ["--arch", "conv_regressor", "--data_h5", str(tiny_h5), "--x_dim", "32",
                                 "--output", str(tmp_path / "out")])
     assert code == 2
     assert "train_onehots has shape (32, 64, 64, 1), expected (N, 32, 64, 1) for --x_dim 32" in capsys.readouterr().err
@@ -209,15 +211,15 @@ def test_x_dim_disagreeing_with_the_data_is_named(tmp_path, tiny_h5, capsys):
 def test_command_line_error_has_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification",
                              "--data_h5", str(tmp_path / "missing.h5")],
-                            capture_output=True, text=True, cwd=train.__file__.rsplit("/", 1)[0])
+                            capture_output=True, text=True, cwd=supervised_training.__file__.rsplit("/", 1)[0])
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
 def test_papers_readme_command_parses():
-    args = train.parse_args("--arch coordconv_classification -mb 16 -E 100 -L 0.005 --opt adam --l2 0.001 "
-                            "-mul 1".split())
+    args = supervised_training.parse_args("--arch coordconv_classification -mb 16 -E 100 -L 0.005 --opt adam "
+                                          "--l2 0.001 -mul 1".split())
     assert (args.minibatch, args.epochs, args.lr, args.opt, args.l2, args.channel_mul) == (16, 100, 0.005,
                                                                                             "adam", 0.001, 1)
 
@@ -227,7 +229,7 @@ def train_in_subprocess(tmp_path, tiny_h5, name, *flags, env=None):
     out = tmp_path / name
     subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification", "--data_h5", str(tiny_h5),
                     "-mb", "16", "-E", "2", "-mul", "1", "--opt", "sgd", "-L", "0.05", "--quiet",
-                    "--output", str(out), *flags], check=True, cwd=train.__file__.rsplit("/", 1)[0],
+                    "--output", str(out), *flags], check=True, cwd=supervised_training.__file__.rsplit("/", 1)[0],
                    env={**os.environ, **(env or {})})
     return json.loads((out / "metrics.json").read_text()), json.loads((out / "config.json").read_text())
 

@@ -9,7 +9,7 @@ import pytest
 import archs
 import generative
 import model_builders
-import train_vae
+import vae_training
 from conftest import InterruptAfter, documented_counts
 from data import not_so_clevr_generator
 from util import run_cli
@@ -34,16 +34,16 @@ def tiny_clevr(clevr_h5, tmp_path):
 
 
 def small_vae(arch="simple_vae", *flags):
-    args = train_vae.parse_args(["--arch", arch, "--z_dim", "3", "--width", "4", *flags])
-    train_vae.validate(args)
-    train_vae.keras.utils.set_random_seed(0)
-    return train_vae.build_vae(args, (32, 32, 1))
+    args = vae_training.parse_args(["--arch", arch, "--z_dim", "3", "--width", "4", *flags])
+    vae_training.validate(args)
+    vae_training.keras.utils.set_random_seed(0)
+    return vae_training.build_vae(args, (32, 32, 1))
 
 
 @pytest.mark.parametrize("arch", archs.names("train_vae.py"))
 def test_every_vae_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_data_dir, arch):
     data_h5 = tiny_clevr(clevr_h5, tmp_path) if arch.startswith("clevr") else squares_h5(tiny_data_dir)
-    metrics = train_vae.main(vae_argv(tmp_path, data_h5, "--arch", arch))
+    metrics = vae_training.main(vae_argv(tmp_path, data_h5, "--arch", arch))
     out = tmp_path / "run"
     assert metrics["epochs"] == 1 and metrics["data"]["one_of_each"] == 1.0
     history = metrics["history"][0]
@@ -101,21 +101,21 @@ def test_both_decoders_end_linear_and_the_same_encoder_feeds_them():
 def test_interrupted_vae_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, monkeypatch, capsys):
     argv = vae_argv(tmp_path, squares_h5(tiny_data_dir), "--arch", "simple_vae", "-E", "3")
     argv.remove("--quiet")
-    make_callbacks = train_vae.make_callbacks
-    monkeypatch.setattr(train_vae, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
+    make_callbacks = vae_training.make_callbacks
+    monkeypatch.setattr(vae_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
     with pytest.raises(KeyboardInterrupt):
-        train_vae.main(argv)
-    monkeypatch.setattr(train_vae, "make_callbacks", make_callbacks)
+        vae_training.main(argv)
+    monkeypatch.setattr(vae_training, "make_callbacks", make_callbacks)
     capsys.readouterr()
-    metrics = train_vae.main(argv)
+    metrics = vae_training.main(argv)
     printed = capsys.readouterr().out
     assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
 
 
 def test_same_seed_same_losses(tmp_path, tiny_data_dir):
-    runs = [train_vae.main(vae_argv(tmp_path, squares_h5(tiny_data_dir), "--arch", "simple_coordconv_vae",
-                                    name=f"run{i}")) for i in range(2)]
+    runs = [vae_training.main(vae_argv(tmp_path, squares_h5(tiny_data_dir), "--arch", "simple_coordconv_vae",
+                                       name=f"run{i}")) for i in range(2)]
     assert runs[0]["history"][0]["loss"] == runs[1]["history"][0]["loss"]
 
 
@@ -128,7 +128,7 @@ def test_same_seed_same_losses(tmp_path, tiny_data_dir):
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_data_dir, capsys, flags, message):
     argv = ["--output", str(tmp_path / "run"), "--data_h5", str(squares_h5(tiny_data_dir)), *flags]
-    assert run_cli(train_vae.main, argv) == 2
+    assert run_cli(vae_training.main, argv) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "run").exists()

@@ -1,0 +1,300 @@
+"""Trains one GAN of the paper (§5) by `--arch`: <simple|clevr>_<gan|coordconv_in_g|coordconv_in_gd>.
+
+    python train_gan.py --arch clevr_coordconv_in_gd -mb 16 -E 50 -L 0.0001 --lr2 .0005 --opt adam \
+        --z_dim 256 --snapshot-every 1
+
+simple_* train on the Not-so-Clevr gray squares (train and val together, as
+the paper), clevr_* on Sort-of-Clevr. As the paper's code, each batch gets one
+forward pass that moves the BatchNorm statistics and gives the logged losses,
+then one discriminator step and two generator steps on the same z (the
+non-saturating loss; BatchNorm normalises by the batch in all of them). The
+CoordConv generator's output is linear and the discriminator sees it raw;
+tanh is applied to the images shown (--tanh_output ends it in tanh instead).
+The output folder (--output, resman's folder, or runs/<arch>_<data>) gets
+config.json, history.csv, TensorBoard logs, PNGs in fake_images/ before
+training (epoch 000) and after every epoch (a 10x10 grid from a fixed z with
+BatchNorm in inference mode, bn0, and in training mode, bn1; 8 latent walks
+between fixed z, a row each; the min-max-stretched mean of the metric's samples),
+.keras snapshots of both networks, and metrics.json with the mode-collapse
+and latent-walk figures before training and per epoch (see gan_metrics.py). Rerunning into
+the same folder (or --load FOLDER) resumes from the last finished epoch.
+"""
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import archs  # noqa: E402
+import datasets  # noqa: E402
+import gan_metrics  # noqa: E402
+import generative  # noqa: E402
+import model_builders  # noqa: E402
+from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
+                  start_from_snapshot, write_config, write_json)
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
+                        save_networks, statistics_kept)
+from util import CliError, optimizer_from_flags, positive, standard_parser  # noqa: E402
+
+GENERATOR_STEPS = 2  # per discriminator step, as the paper
+
+
+def parse_args(argv=None):
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train_gan.py"))
+    parser.add_argument("--data_h5", default=None,
+                        help=f"default: {generative.DEFAULT_DATA['simple']} for simple_*, "
+                             f"{generative.DEFAULT_DATA['clevr']} for clevr_*")
+    parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the noise vector")
+    parser.add_argument("--lr2", type=positive(float), default=None,
+                        help="the generator's learning rate (default: --lr)")
+    parser.add_argument("--feature_match", "-fm", action="store_true",
+                        help="add feature matching to the generator's loss")
+    parser.add_argument("--feature_match_loss_weight", "-fmalpha", type=float, default=None,
+                        help="weight of the feature matching loss (default 1.0; needs -fm)")
+    parser.add_argument("--pairedz", action="store_true",
+                        help="the i-th batch of every epoch gets the same z")
+    parser.add_argument("--metric-samples", type=positive(int), default=1000,
+                        help="samples drawn each epoch for the mode-collapse figures and the averaged image")
+    parser.add_argument("--width", type=positive(int), default=model_builders.DCGAN_WIDTH,
+                        help="base width every layer of both networks scales with (the paper's: 64)")
+    parser.add_argument("--tanh_output", action="store_true",
+                        help="end the CoordConv generator in tanh, so the discriminator sees [-1, 1] images "
+                             "(the paper's is linear; tanh only for the images shown)")
+    return parser.parse_args(argv)
+
+
+def validate(args):
+    """Rejects unknown archs and flags that cannot mean anything."""
+    arch = archs.lookup(args.arch, "train_gan.py")
+    if args.feature_match_loss_weight is not None and not args.feature_match:
+        raise CliError("-fmalpha weights the feature matching loss: add -fm")
+    if args.feature_match_loss_weight is not None and args.feature_match_loss_weight < 0:
+        raise CliError(f"-fmalpha must be >= 0, got {args.feature_match_loss_weight}")
+    if args.tanh_output and not arch.coords_in_generator:
+        raise CliError(f"--tanh_output is for the CoordConv generator; {args.arch}'s DCGAN generator ends in tanh")
+
+
+def load_images(args) -> np.ndarray:
+    """The training images as uint8, checked against the batch size and the generator's upsampling."""
+    data_h5 = data_file(args)
+    images = datasets.load_gan_images(data_h5, archs.ARCHS[args.arch].data)
+    height, width = images.shape[1:3]
+    if height % 16 or width % 16:
+        raise CliError(f"{data_h5}: images are {height}x{width}; the generators need sides divisible by 16")
+    if len(images) < args.minibatch:
+        raise CliError(f"{data_h5} has {len(images)} images, fewer than one minibatch (-mb {args.minibatch})")
+    return images
+
+
+def steps_per_epoch(images: np.ndarray, minibatch: int) -> int:
+    """The paper drops the last partial batch."""
+    return len(images) // minibatch
+
+
+def scaled(images):
+    """uint8 0..255 -> float32 in [-1, 1], the range of the generator's tanh."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
+    """Batches of {"images"[, "images2"][, "z"]}; shuffles indices, not the images themselves."""
+    table = tf.constant(images)
+
+    def shuffled_images(seed):
+        order = tf.data.Dataset.range(len(images)).shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        return order.batch(args.minibatch, drop_remainder=True).map(lambda i: scaled(tf.gather(table, i)))
+
+    parts = {"images": shuffled_images(args.seed)}
+    if args.feature_match:  # a second real batch, as the paper's input_images2
+        parts["images2"] = shuffled_images(args.seed + 1)
+    if args.pairedz:
+        parts["z"] = tf.data.Dataset.range(steps_per_epoch(images, args.minibatch)).map(
+            lambda i: tf.random.stateless_uniform((args.minibatch, args.z_dim), seed=[args.seed, i], minval=-1.0))
+    return tf.data.Dataset.zip(parts).prefetch(tf.data.AUTOTUNE)
+
+
+def constant_label_xe(logits, label: float):
+    """Sigmoid cross-entropy of every logit against one label (1: real, 0: fake), averaged."""
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), label),
+                                                                  logits=logits))
+
+
+class GAN(keras.Model):
+    """Generator and discriminator trained together as the paper's train_gan.py does."""
+
+    def __init__(self, generator, discriminator, z_dim, linear_output=False, feature_match_weight=None, seed=0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.z_dim, self.linear_output, self.feature_match_weight = z_dim, linear_output, feature_match_weight
+        self.noise = keras.random.SeedGenerator(seed)
+        names = ["d_loss", "d_loss_real", "d_loss_fake", "correct_real", "correct_fake", "g_loss", "g_loss_basic"]
+        names += ["g_loss_feature_match"] if feature_match_weight is not None else []
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # both networks are built; BackupAndRestore can load weights before fit
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile(optimizer=None)  # the two below do the work; Keras' default would be saved unused
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # built now, so a resumed run restores their slots instead of skipping them
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def networks(self) -> dict:
+        """The networks saved as snapshots, by name."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def call(self, z, training=False):
+        return self.shown(self.generator(z, training=training))
+
+    def shown(self, generated):
+        """The images a person sees: tanh of a linear generator's output, else the output itself."""
+        return tf.tanh(generated) if self.linear_output else generated
+
+    def sample_z(self, count):
+        return keras.random.uniform((count, self.z_dim), minval=-1.0, maxval=1.0, seed=self.noise)
+
+    def losses_on(self, real, z, real2=None) -> dict:
+        """Every loss of one forward pass, the discriminator seeing the generator's raw output."""
+        fake = self.discriminator(self.generator(z, training=True), training=True)
+        real_logits = self.discriminator(real, training=True)["logits"]
+        losses = {"d_loss_real": constant_label_xe(real_logits, 1.0),
+                  "d_loss_fake": constant_label_xe(fake["logits"], 0.0),
+                  "correct_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+                  "correct_fake": tf.reduce_mean(tf.cast(fake["logits"] < 0, tf.float32)),
+                  "g_loss_basic": constant_label_xe(fake["logits"], 1.0)}
+        losses["d_loss"] = losses["d_loss_real"] + losses["d_loss_fake"]
+        losses["g_loss"] = losses["g_loss_basic"] + tf.add_n([0.0] + self.generator.losses)
+        if real2 is not None:
+            real_features = tf.stop_gradient(self.discriminator(real2, training=True)["features"])
+            losses["g_loss_feature_match"] = tf.reduce_mean(tf.abs(real_features - fake["features"]))
+            losses["g_loss"] += self.feature_match_weight * losses["g_loss_feature_match"]
+        return losses
+
+    def train_step(self, batch):
+        real, real2 = batch["images"], batch.get("images2")
+        z = batch["z"] if "z" in batch else self.sample_z(tf.shape(real)[0])
+        losses = self.losses_on(real, z, real2)
+        with statistics_kept(self.generator, self.discriminator):
+            self.descend(self.d_optimizer, self.discriminator, lambda: self.losses_on(real, z, real2)["d_loss"])
+            for _ in range(GENERATOR_STEPS):
+                self.descend(self.g_optimizer, self.generator, lambda: self.losses_on(real, z, real2)["g_loss"])
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @staticmethod
+    def descend(optimizer, network, compute_loss):
+        """One optimizer step on `network` against `compute_loss()`."""
+        with tf.GradientTape() as tape:
+            loss = compute_loss()
+        gradients = tape.gradient(loss, network.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, network.trainable_variables))
+
+
+def build_gan(args, image_shape) -> GAN:
+    spec = model_builders.ModelSpec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
+    arch = archs.ARCHS[args.arch]
+    generator, discriminator = model_builders.build_gan(image_shape, args.z_dim, spec, arch.coords_in_generator,
+                                                        arch.coords_in_discriminator, args.tanh_output, args.width)
+    weight = (1.0 if args.feature_match_loss_weight is None else args.feature_match_loss_weight) \
+        if args.feature_match else None
+    gan = GAN(generator, discriminator, args.z_dim, linear_output=arch.coords_in_generator and not args.tanh_output,
+              feature_match_weight=weight, seed=args.seed)
+    gan.compile(d_optimizer=optimizer_from_flags(args),
+                g_optimizer=optimizer_from_flags(args, learning_rate=args.lr2 or args.lr))
+    return gan
+
+
+class GANSamples(generative.EpochSamples):
+    """The paper's fixed-z images and figures: z uniform in [-1, 1] from --seed, walks between fixed pairs."""
+
+    def __init__(self, out: Path, z_dim: int, metric_samples: int, data_report: dict, seed: int):
+        rng = np.random.default_rng(seed)
+        grid_z = rng.uniform(-1, 1, (GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
+        self.walk_z = np.concatenate([interpolate(*rng.uniform(-1, 1, (2, z_dim))) for _ in range(WALKS)])
+        metric_z = rng.uniform(-1, 1, (metric_samples, z_dim)).astype(np.float32)
+        super().__init__(out, grid_z, metric_z, data_report)
+
+    def walk_latents(self) -> np.ndarray:
+        return self.walk_z
+
+
+def make_callbacks(args, out: Path, data_report: dict) -> list:
+    # GANSamples and ElapsedTime add to the logs, so they come before the loggers
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
+        ElapsedTime(out / "history.csv"),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+    ]
+    if args.snapshot_every > 0:
+        callbacks.append(SaveNetworks(out, args.snapshot_to, args.snapshot_every))
+    return callbacks
+
+
+def write_results(args, gan: GAN, out: Path, data_report: dict, steps: int) -> dict:
+    history = read_history(out / "history.csv")
+    if args.snapshot_every != 0:
+        save_networks(gan, out, f"{args.snapshot_to}_{{}}_final.keras")
+    wall = elapsed(history)
+    metrics = {
+        "arch": args.arch, "data_h5": data_file(args), "output": str(out),
+        "params": {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()},
+        "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
+        "epochs_per_minute": 60.0 * len(history) / wall if wall else None,
+        "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
+        "initial": json.loads((out / "initial_metrics.json").read_text()),
+        "final": generative.final_figures(history),
+        "history": history,
+    }
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def summary_line(metrics: dict) -> str:
+    final = metrics["final"]
+    return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), "
+            f"{final['one_of_each']:.1%} of samples have exactly one object of each colour "
+            f"(data {metrics['data']['one_of_each']:.1%}); centre coverage {final['centre_coverage']:.1%} "
+            f"of the data's {metrics['data']['cells']} cells; latent walks: centres move "
+            f"{final['walk_centre_step']:.1f} px per step, areas change {final['walk_area_change']:.0%}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    validate(args)
+    images = load_images(args)
+    out = output_dir(args, data_file(args))
+    out.mkdir(parents=True, exist_ok=True)
+
+    if args.cpu:
+        hide_gpus()
+    keras.utils.set_random_seed(args.seed)
+    gan = build_gan(args, images.shape[1:])
+    if args.load and not Path(args.load).is_dir():
+        start_from_snapshot(gan.generator, args.load)
+    write_config(out, args, data_h5=data_file(args))
+    data_report = gan_metrics.objects_report(
+        scaled(images[np.random.default_rng(args.seed).permutation(len(images))[:args.metric_samples]]).numpy())
+    log = console(args)
+    log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
+        f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")
+
+    gan.fit(make_dataset(images, args), epochs=args.epochs, callbacks=make_callbacks(args, out, data_report),
+            shuffle=False, verbose=progress_verbosity(args))
+    metrics = write_results(args, gan, out, data_report, steps_per_epoch(images, args.minibatch))
+    log(summary_line(metrics))
+    return metrics
+

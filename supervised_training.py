@@ -1,0 +1,376 @@
+"""Trains one supervised coordinate task of the paper (§4) by `--arch`.
+
+    python train.py --arch coordconv_classification -mb 16 -E 100 -L 0.005 --opt adam --l2 0.001 -mul 1
+
+The output folder (--output, resman's folder, or runs/<arch>_<data>) gets the
+config, TensorBoard logs, a per-epoch history.csv, .keras snapshots, the
+paper's evaluation_NNNN.h5 files (outputs on the whole train and val sets)
+and the final metrics.json. Rerunning into the same folder (or --load FOLDER)
+resumes from the last finished epoch.
+"""
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import archs  # noqa: E402
+import datasets  # noqa: E402
+import model_builders  # noqa: E402
+import tasks  # noqa: E402
+from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, output_dir,  # noqa: E402
+                  previous_elapsed, progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
+from util import CliError, add_lr_policy_flags, atomic_h5, optimizer_from_flags, positive, standard_parser  # noqa: E402
+
+LR_POLICIES = ("constant", "step", "valstep", "cosine")
+EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def parse_args(argv=None):
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train.py"))
+    parser.add_argument("--data_h5", default="data/rectangle_4_uniform.h5")
+    parser.add_argument("--x_dim", type=positive(int), default=64, help="image height (first spatial axis)")
+    parser.add_argument("--y_dim", type=positive(int), default=64, help="image width (second spatial axis)")
+    add_lr_policy_flags(parser, LR_POLICIES)
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="epochs of linear LR warm-up from 0 before the policy applies (not in the paper)")
+    parser.add_argument("--filter_size", "-fs", type=positive(int), default=3)
+    parser.add_argument("--channel_mul", "-mul", type=positive(int), default=2, help="width multiplier")
+    parser.add_argument("--use_mse_loss", "-mse", action="store_true")
+    parser.add_argument("--use_sigm_loss", "-sig", action="store_true")
+    parser.add_argument("--interm_loss", "-interm", default=None, choices=tuple(tasks.INTERM_LOSSES),
+                        help="also train the centre map of coordconv_rendering/deconv_bottleneck")
+    parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
+                        help="drop the softmax sharpening of the centre map")
+    parser.add_argument("--with_r", action="store_true",
+                        help="add the radius channel to the CoordConv models' coordinates (the paper's include_r)")
+    parser.add_argument("--init_scale", type=positive(float), default=1.0,
+                        help="multiply the he_normal initial weights' standard deviation (not in the paper)")
+    parser.add_argument("--coords_frame", default="unit", choices=("unit", "pixel"),
+                        help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
+                             "as the paper's code")
+    parser.add_argument("--skipval", action="store_true",
+                        help="no validation during training (the final evaluation still scores val)")
+    parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
+                        help="shuffle the training set each epoch (the default)")
+    parser.add_argument("--noshuffletrain", "--nst", dest="shuffletrain", action="store_false",
+                        help="train in the file's order")
+    parser.add_argument("--evaluation_h5", default="all", choices=tuple(EVALUATION_PARTS),
+                        help="which sets the evaluation_NNNN.h5 files hold (outputs on every example: "
+                             "about 50 MB per 1,000 examples for the image archs); none: only their metrics")
+    parser.add_argument("--strategy", default="default", choices=STRATEGIES,
+                        help="mirrored: every local GPU (or CPU device); multiworker: the machines in $TF_CONFIG")
+    parser.add_argument("--cpu-devices", type=positive(int), default=1,
+                        help="split the CPU into N logical devices for --strategy mirrored (trying it without GPUs)")
+    return parser.parse_args(argv)
+
+
+def validate(args):
+    """Rejects unknown archs and flag combinations that cannot mean anything."""
+    arch = archs.lookup(args.arch, "train.py")
+    centre_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
+    if centre_flags and not arch.centre_map:
+        with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].centre_map]
+        raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(with_map)}, "
+                       f"not --arch {args.arch}")
+    if args.warmup < 0 or args.warmup >= args.epochs:
+        raise CliError(f"--warmup {args.warmup} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
+    if args.warmup and args.lrpolicy not in ("constant", "cosine"):
+        raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
+    if args.skipval and args.lrpolicy == "valstep":
+        raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
+    if args.cpu_devices != 1 and args.strategy != "mirrored":
+        raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
+    if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
+        raise CliError("--strategy multiworker reads the cluster from $TF_CONFIG, which is not set (see README)")
+    return arch.task, tasks.loss_name(arch.task, args.use_mse_loss, args.use_sigm_loss)
+
+
+def distribution_strategy(args) -> tf.distribute.Strategy:
+    """Chosen once, before TensorFlow touches a device; the model is built in its scope."""
+    if args.cpu:
+        hide_gpus()
+    if args.strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if args.strategy == "default":
+        return tf.distribute.get_strategy()
+    if args.cpu_devices > 1:
+        split_cpu(args.cpu_devices)
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+    if args.minibatch % strategy.num_replicas_in_sync:
+        raise CliError(f"-mb {args.minibatch} does not split evenly over {strategy.num_replicas_in_sync} replicas")
+    return strategy
+
+
+def split_cpu(count: int):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError as error:
+        raise CliError(f"--cpu-devices must be set before TensorFlow starts in this process ({error})")
+
+
+def load_data(args, task):
+    """(inputs, targets) for train and val; with a centre map, targets are {"image", "center"}."""
+    has_centre_map = archs.ARCHS[args.arch].centre_map
+    keys = [task.input_key, task.target_key] + (["onehots"] if has_centre_map else [])
+    splits = {part: datasets.load_split(args.data_h5, part, dict.fromkeys(keys), args.x_dim, args.y_dim)
+              for part in ("train", "val")}
+
+    def pair(arrays):
+        target = arrays[task.target_key]
+        if has_centre_map:  # the paper always fed the one-hot, to score the centre map
+            target = {"image": target, "center": arrays["onehots"]}
+        return arrays[task.input_key], target
+
+    return pair(splits["train"]), pair(splits["val"])
+
+
+def learning_rate(args, steps_per_epoch: int):
+    """--lr, or a per-step schedule: linear warm-up over --warmup epochs, then constant or cosine to 0."""
+    if args.lrpolicy != "cosine" and not args.warmup:
+        return args.lr
+    warmup_steps = args.warmup * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if args.warmup else args.lr, warmup_target=args.lr if args.warmup else None,
+        warmup_steps=warmup_steps, decay_steps=args.epochs * steps_per_epoch - warmup_steps,
+        alpha=0.0 if args.lrpolicy == "cosine" else 1.0)
+
+
+def build_model(args, task, loss, steps_per_epoch):
+    spec = model_builders.ModelSpec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
+                               l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
+                               regressor_variant=model_builders.regressor_variant(args.data_h5),
+                               init_scale=args.init_scale, coords_frame=args.coords_frame)
+    model = archs.ARCHS[args.arch].build(spec)
+    if args.load and not Path(args.load).is_dir():
+        start_from_snapshot(model, args.load)
+    image_loss = task.losses[loss]
+    optimizer = optimizer_from_flags(args, learning_rate(args, steps_per_epoch))
+    if archs.ARCHS[args.arch].centre_map:
+        model.compile(optimizer=optimizer,
+                      loss={"image": image_loss, "center": tasks.INTERM_LOSSES.get(args.interm_loss)},
+                      metrics={"image": task.make_metrics(), "center": tasks.make_centre_map_metrics()})
+    else:
+        model.compile(optimizer=optimizer, loss=image_loss, metrics=task.make_metrics())
+    return model
+
+
+def as_dataset(inputs, targets, batch_size, seed=None):
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if seed is not None:
+        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def make_callbacks(args, out, steps_per_epoch, train, val, task):
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        SnapshotEvaluation(args, out, task, train, val),
+        RegularisationLoss(),
+        ElapsedTime(out / "history.csv"),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+        ImageSummaries(out / "tensorboard" / "images", val[0][:8]),
+    ]
+    if args.snapshot_every > 0:
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            str(out / f"{args.snapshot_to}_epoch{{epoch:03d}}.keras"),
+            save_freq=args.snapshot_every * steps_per_epoch))
+    return callbacks + lr_policy_callbacks(args)
+
+
+class RegularisationLoss(keras.callbacks.Callback):
+    """Logs the L2 penalty beside the data losses, as the paper's reg_loss (at each epoch's end)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["reg_loss"] = regularisation_loss(self.model)
+
+
+def regularisation_loss(model) -> float:
+    return float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses))
+
+
+class SnapshotEvaluation(keras.callbacks.Callback):
+    """The paper's evaluation passes: validation before the first epoch, and
+    evaluation_NNNN.h5 with its metrics before training and at every
+    --snapshot-every epochs (the last epoch's comes from write_results).
+    """
+
+    def __init__(self, args, out: Path, task, train, val):
+        super().__init__()
+        self.args, self.out, self.task, self.train, self.val = args, out, task, train, val
+
+    def on_train_begin(self, logs=None):
+        if read_history(self.out / "history.csv"):
+            return  # resumed: epoch 0 was evaluated by the first run
+        if self.args.snapshot_every > 0:
+            metrics = write_evaluation(self.out, 0, self.model, self.task, self.train, self.val, self.args)
+        elif not self.args.skipval:
+            metrics = {"val": evaluate(self.model, self.val, self.args.minibatch)}
+            write_json(evaluation_path(self.out, 0, "_metrics.json"), metrics)
+        else:
+            return
+        console(self.args)(f"epoch 0 (before training): val {self.task.best_metric} "
+                           f"{metrics['val'][self.task.metric_key(metrics['val'])]:.4f}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        finished = epoch + 1
+        if self.args.snapshot_every > 0 and finished % self.args.snapshot_every == 0 and finished < self.args.epochs:
+            write_evaluation(self.out, finished, self.model, self.task, self.train, self.val, self.args)
+
+
+class ImageSummaries(keras.callbacks.Callback):
+    """Writes the model's images for a few validation inputs to TensorBoard."""
+
+    def __init__(self, log_dir: Path, inputs):
+        super().__init__()
+        self.log_dir, self.inputs = log_dir, inputs
+
+    def on_train_begin(self, logs=None):
+        self.writer = tf.summary.create_file_writer(str(self.log_dir))
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = self.model.predict_on_batch(self.inputs)  # compiled once; an eager call costs ~4% of fit
+        images = outputs["image"] if isinstance(outputs, dict) else outputs
+        if len(images.shape) != 4:
+            return
+        with self.writer.as_default():
+            tf.summary.image("val_predictions", tf.sigmoid(images), step=epoch, max_outputs=8)
+
+
+def best_epoch(history: list, task) -> dict:
+    """The epoch with the best validation value of the task's main metric."""
+    key = task.metric_key(history[0], prefix="val_")
+    values = [float(row[key]) for row in history]
+    index = int(np.argmax(values) if task.best_mode == "max" else np.argmin(values))
+    return {"epoch": index + 1, "metric": key, "value": values[index], "time_s": float(history[index]["time_s"])}
+
+
+def evaluate(model, data, batch_size) -> dict:
+    """The compiled metrics over a whole set, with the L2 penalty as reg_loss."""
+    inputs, targets = data
+    results = model.evaluate(as_dataset(inputs, targets, batch_size), verbose=0, return_dict=True)
+    return {**results, "reg_loss": regularisation_loss(model)}
+
+
+def evaluation_path(out: Path, epoch: int, suffix: str) -> Path:
+    return out / f"evaluation_{epoch:04d}{suffix}"
+
+
+def write_evaluation(out: Path, epoch: int, model, task, train, val, args) -> dict:
+    """evaluation_NNNN.h5 (the paper's arrays, for the sets --evaluation_h5 names) and its metrics file."""
+    data = {"train": train, "val": val}
+    parts = EVALUATION_PARTS[args.evaluation_h5]
+    if parts:
+        with atomic_h5(evaluation_path(out, epoch, ".h5")) as h5:
+            h5.attrs["data_h5"], h5.attrs["epoch"] = str(args.data_h5), epoch
+            for part in parts:
+                inputs, targets = data[part]
+                outputs = model.predict(inputs, batch_size=args.minibatch, verbose=0)
+                arrays = {"inputs": inputs, "labels": image_target(targets), **paper_outputs(task, outputs)}
+                for name, array in arrays.items():
+                    h5.create_dataset(f"{name}_{part}", data=array, compression="lzf")
+    metrics = {part: evaluate(model, data[part], args.minibatch) for part in data}
+    write_json(evaluation_path(out, epoch, "_metrics.json"),
+               {**metrics, "time_elapsed": previous_elapsed(out / "history.csv")})
+    return metrics
+
+
+def image_target(targets):
+    return targets["image"] if isinstance(targets, dict) else targets
+
+
+def paper_outputs(task, outputs) -> dict:
+    """The arrays the paper's evaluate_net saved: logits, the softmax over
+    pixels where the model can train on it, the per-pixel sigmoid of image
+    outputs, and the centre map with its softmax.
+    """
+    logits = image_target(outputs)
+    arrays = {"logits": logits}
+    if logits.ndim == 4:
+        if "softmax" in task.losses:
+            arrays["prob"] = pixel_softmax(logits)
+        arrays["pixelwise_prob"] = np.exp(-np.logaddexp(0.0, -logits))  # the sigmoid, without overflow
+    if isinstance(outputs, dict):
+        arrays["center_logits"] = outputs["center"]
+        arrays["center_prob"] = pixel_softmax(outputs["center"])
+    return arrays
+
+
+def pixel_softmax(logits):
+    """Softmax over all pixels of each image, as the paper's `prob`."""
+    flat = logits.reshape(len(logits), -1)
+    flat = np.exp(flat - flat.max(axis=1, keepdims=True))
+    return (flat / flat.sum(axis=1, keepdims=True)).reshape(logits.shape)
+
+
+def summary_line(task, metrics: dict) -> str:
+    """The headline: the task's main metric on train and val."""
+    train = metrics["final"]["train"]
+    val = metrics["final"]["val"]
+    key = task.metric_key(val)
+    scale, unit = (100.0, "%") if task.best_mode == "max" else (1.0, " px")
+    return (f"{metrics['arch']} on {Path(metrics['data_h5']).name}: val {task.best_metric} "
+            f"{val[key] * scale:.2f}{unit} (train {train[key] * scale:.2f}{unit}) after "
+            f"{metrics['epochs']} epochs, {metrics['wall_time_s']:.1f} s")
+
+
+def write_results(args, task, model, train, val, out: Path) -> dict:
+    """The final snapshot, evaluation_NNNN.h5 and metrics.json of a finished run."""
+    history = read_history(out / "history.csv")
+    if args.snapshot_every != 0:
+        model.save(out / f"{args.snapshot_to}_final.keras")
+    final = write_evaluation(out, len(history), model, task, train, val, args)
+    initial = evaluation_path(out, 0, "_metrics.json")
+    metrics = {
+        "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "seed": args.seed, "output": str(out),
+        "params": model.count_params(),
+        "epochs": len(history), "wall_time_s": elapsed(history),
+        "initial": json.loads(initial.read_text()) if initial.exists() else None,
+        "final": {"train": final["train"], "val": final["val"]},
+        "evaluation_h5": str(evaluation_path(out, len(history), ".h5")) if args.evaluation_h5 != "none" else None,
+        "best_val": best_epoch(history, task) if history and not args.skipval else None,
+        "history": history,
+    }
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    task, loss = validate(args)
+    strategy = distribution_strategy(args)
+    train, val = load_data(args, task)
+    out = output_dir(args)
+    out.mkdir(parents=True, exist_ok=True)
+
+    keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+    steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
+    with strategy.scope():
+        model = build_model(args, task, loss, steps_per_epoch)
+    write_config(out, args, loss=loss, task=task.name, params=model.count_params(),
+                 replicas=strategy.num_replicas_in_sync)
+    log = console(args)
+    log(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "
+          f"{len(train[0])} train / {len(val[0])} val from {args.data_h5}; output in {out}")
+
+    if args.verbose:
+        model.summary()
+    model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
+              epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),
+              callbacks=make_callbacks(args, out, steps_per_epoch, train, val, task),
+              shuffle=False, verbose=progress_verbosity(args))
+
+    metrics = write_results(args, task, model, train, val, out)
+    log(summary_line(task, metrics))
+    return metrics
+

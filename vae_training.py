@@ -1,0 +1,268 @@
+"""Trains one VAE of the paper (§5) by `--arch`: <simple|clevr>_<vae|coordconv_vae>.
+
+    python train_vae.py --arch simple_coordconv_vae -mb 32 -E 20 -L 0.001 --opt adam --z_dim 8 --width 16
+
+The paper shows VAEs beside its GANs but its code never had them; this is
+ours. The encoder is the DCGAN discriminator's convs ending in the
+posterior's mean and log-variance; the decoder is a GAN generator ending in
+logits: the DCGAN deconv stack (*_vae) or the CoordConv generator (z tiled
+over the image, coordinates, 1x1 convs; *_coordconv_vae), at the same
+--width. The loss is the negative ELBO: a Bernoulli reconstruction term (pixels
+scaled to [0, 1], summed per image) plus the KL divergence from the N(0, I)
+prior, both logged per epoch on train and on the held-out last tenth of the
+images. The output folder (--output, resman's folder, or runs/<arch>_<data>)
+gets what train_gan.py writes (config.json, history.csv, TensorBoard logs,
+PNGs before training and after every epoch: prior samples, latent walks between
+the encodings of held-out pairs, the stretched mean; reconstructions of
+held-out images; metrics.json with the mode-collapse and latent-walk figures)
+and .keras snapshots of the encoder and the decoder. Objects in the samples
+are found where the Bernoulli mean is above 0.25 (the GAN's figures: 0.5).
+Rerunning into the same folder (or --load FOLDER) resumes from the last
+finished epoch; --load FILE.keras starts the decoder from a snapshot (a
+CoordConv GAN's generator of the same --width and --z_dim fits the CoordConv
+decoder).
+"""
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import archs  # noqa: E402
+import datasets  # noqa: E402
+import gan_metrics  # noqa: E402
+import generative  # noqa: E402
+import model_builders  # noqa: E402
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
+                        image_grid, save_networks)
+from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
+                  start_from_snapshot, write_config, write_json)
+from util import CliError, optimizer_from_flags, positive, standard_parser  # noqa: E402
+
+HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
+RECONSTRUCTED = 10  # held-out images shown beside their reconstructions
+LOSSES = ("loss", "reconstruction", "kl")
+# The images shown are Bernoulli means: blurred where the decoder is unsure, so the objects of the
+# mode-collapse and latent-walk figures are found above 0.25 instead of the GAN's 0.5.
+INK = 0.25
+
+
+def parse_args(argv=None):
+    parser = standard_parser(__doc__.splitlines()[0], archs.names("train_vae.py"))
+    parser.add_argument("--data_h5", default=None,
+                        help=f"default: {generative.DEFAULT_DATA['simple']} for simple_*, "
+                             f"{generative.DEFAULT_DATA['clevr']} for clevr_*")
+    parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the latent code")
+    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1: the ELBO)")
+    parser.add_argument("--metric-samples", type=positive(int), default=1000,
+                        help="prior samples drawn each epoch for the mode-collapse figures and the averaged image")
+    parser.add_argument("--width", type=positive(int), default=model_builders.DCGAN_WIDTH,
+                        help="base width every layer of the encoder and the decoder scales with")
+    return parser.parse_args(argv)
+
+
+def validate(args):
+    """Rejects unknown archs and impossible flags."""
+    archs.lookup(args.arch, "train_vae.py")
+    if args.beta < 0:
+        raise CliError(f"--beta must be >= 0, got {args.beta}")
+
+
+def load_images(args) -> tuple:
+    """(train, held-out) uint8 images, checked against the batch size and the decoders' upsampling."""
+    data_h5 = data_file(args)
+    images = datasets.load_gan_images(data_h5, archs.ARCHS[args.arch].data)
+    height, width = images.shape[1:3]
+    if height % 16 or width % 16:
+        raise CliError(f"{data_h5}: images are {height}x{width}; the decoders need sides divisible by 16")
+    held_out = len(images) // HELD_OUT
+    if len(images) - held_out < args.minibatch or held_out < 2:
+        raise CliError(f"{data_h5} has {len(images)} images: too few for -mb {args.minibatch} "
+                       f"and a held-out tenth of at least 2")
+    return images[:-held_out], images[-held_out:]
+
+
+def scaled(images):
+    """uint8 0..255 -> float32 in [-1, 1], as the GANs see them."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def make_dataset(images: np.ndarray, batch_size: int, seed=None) -> tf.data.Dataset:
+    """Batches of images in [-1, 1], shuffled each epoch when a seed is given."""
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+    if seed is not None:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).map(scaled).prefetch(tf.data.AUTOTUNE)
+
+
+class VAE(keras.Model):
+    """Encoder and decoder trained on the negative ELBO; calling it on z gives the images shown, in [-1, 1]."""
+
+    def __init__(self, encoder, decoder, beta=1.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.beta = encoder, decoder, beta
+        self.noise = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSSES}
+        self.built = True  # both networks are built; BackupAndRestore can load weights before fit
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def networks(self) -> dict:
+        """The networks saved as snapshots, by name."""
+        return {"encoder": self.encoder, "decoder": self.decoder}
+
+    def call(self, z, training=False):
+        return self.shown(self.decoder(z, training=training))
+
+    @staticmethod
+    def shown(logits):
+        """The decoder's Bernoulli means, in [-1, 1] as the data."""
+        return 2.0 * tf.sigmoid(logits) - 1.0
+
+    def encode(self, images, training=False):
+        """The posterior's mean: the latent a walk between two images goes through."""
+        return self.encoder(images, training=training)["mean"]
+
+    def reconstruct(self, images):
+        return self(self.encode(images))
+
+    def losses_on(self, images, training) -> dict:
+        """Negative ELBO and its terms, per image (summed over pixels and latent dimensions), batch mean."""
+        posterior = self.encoder(images, training=training)
+        mean, log_var = posterior["mean"], posterior["log_var"]
+        z = mean + tf.exp(0.5 * log_var) * keras.random.normal(tf.shape(mean), seed=self.noise)
+        logits = self.decoder(z, training=training)
+        pixels = tf.nn.sigmoid_cross_entropy_with_logits(labels=(images + 1.0) / 2.0, logits=logits)
+        reconstruction = tf.reduce_mean(tf.reduce_sum(pixels, axis=[1, 2, 3]))
+        kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mean) - tf.exp(log_var), axis=1))
+        penalty = tf.add_n([0.0] + self.encoder.losses + self.decoder.losses)
+        return {"loss": reconstruction + self.beta * kl + penalty, "reconstruction": reconstruction, "kl": kl}
+
+    def train_step(self, images):
+        variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+        with tf.GradientTape() as tape:
+            losses = self.losses_on(images, training=True)
+        self.optimizer.apply_gradients(zip(tape.gradient(losses["loss"], variables), variables))
+        return self.tracked(losses)
+
+    def test_step(self, images):
+        return self.tracked(self.losses_on(images, training=False))
+
+    def tracked(self, losses: dict) -> dict:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def build_vae(args, image_shape) -> VAE:
+    spec = model_builders.ModelSpec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
+    coordconv_decoder = archs.ARCHS[args.arch].coords_in_generator
+    encoder, decoder = model_builders.build_vae(image_shape, args.z_dim, spec, coordconv_decoder, args.width)
+    vae = VAE(encoder, decoder, args.beta, seed=args.seed)
+    vae.compile(optimizer=optimizer_from_flags(args))
+    vae.optimizer.build(encoder.trainable_variables + decoder.trainable_variables)  # a resume restores its slots
+    return vae
+
+
+class VAESamples(generative.EpochSamples):
+    """Prior samples from fixed z ~ N(0, I), walks between the encodings of fixed held-out pairs, reconstructions."""
+
+    def __init__(self, out: Path, z_dim: int, metric_samples: int, data_report: dict, held_out: np.ndarray,
+                 seed: int):
+        rng = np.random.default_rng(seed)
+        grid_z = rng.standard_normal((GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
+        metric_z = rng.standard_normal((metric_samples, z_dim)).astype(np.float32)
+        super().__init__(out, grid_z, metric_z, data_report)
+        self.pairs = scaled(held_out[rng.choice(len(held_out), (WALKS, 2))]).numpy()
+        self.originals = scaled(held_out[:RECONSTRUCTED]).numpy()
+
+    def walk_latents(self) -> np.ndarray:
+        """The encoder moves every epoch, so the walks' ends are encoded anew."""
+        ends = self.model.encode(self.pairs.reshape(-1, *self.pairs.shape[2:])).numpy().reshape(WALKS, 2, -1)
+        return np.concatenate([interpolate(start, end) for start, end in ends])
+
+    def extra_images(self) -> dict:
+        """Held-out images (top row) over their reconstructions."""
+        reconstructions = self.model.reconstruct(self.originals).numpy()
+        return {"reconstructions": image_grid(np.concatenate([self.originals, reconstructions]), RECONSTRUCTED)}
+
+
+def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> list:
+    # VAESamples and ElapsedTime add to the logs, so they come before the loggers
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
+        ElapsedTime(out / "history.csv"),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+    ]
+    if args.snapshot_every > 0:
+        callbacks.append(SaveNetworks(out, args.snapshot_to, args.snapshot_every))
+    return callbacks
+
+
+def write_results(args, vae: VAE, out: Path, data_report: dict, held_out: np.ndarray, steps: int) -> dict:
+    history = read_history(out / "history.csv")
+    if args.snapshot_every != 0:
+        save_networks(vae, out, f"{args.snapshot_to}_{{}}_final.keras")
+    wall = elapsed(history)
+    held_out_losses = vae.evaluate(make_dataset(held_out, args.minibatch), verbose=0, return_dict=True)
+    metrics = {
+        "arch": args.arch, "data_h5": data_file(args), "output": str(out), "seed": args.seed,
+        "params": {name: network.count_params() for name, network in vae.networks.items()},
+        "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
+        "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
+        "initial": json.loads((out / "initial_metrics.json").read_text()),
+        "final": generative.final_figures(history),
+        "val": {name: float(value) for name, value in held_out_losses.items()},
+        "history": history,
+    }
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def summary_line(metrics: dict) -> str:
+    final, val = metrics["final"], metrics["val"]
+    return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), held-out "
+            f"-ELBO {val['loss']:.1f} nats/image (reconstruction {val['reconstruction']:.1f}, KL {val['kl']:.1f}); "
+            f"samples: {final['one_of_each']:.1%} one object of each colour, centre coverage "
+            f"{final['centre_coverage']:.1%}; walks: centres move {final['walk_centre_step']:.1f} px per step, "
+            f"areas change {final['walk_area_change']:.0%}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    validate(args)
+    train_images, held_out = load_images(args)
+    out = output_dir(args, data_file(args))
+    out.mkdir(parents=True, exist_ok=True)
+
+    if args.cpu:
+        hide_gpus()
+    keras.utils.set_random_seed(args.seed)
+    vae = build_vae(args, train_images.shape[1:])
+    if args.load and not Path(args.load).is_dir():
+        start_from_snapshot(vae.decoder, args.load)
+    write_config(out, args, data_h5=data_file(args))
+    sample = np.random.default_rng(args.seed).permutation(len(train_images))[:args.metric_samples]
+    data_report = gan_metrics.objects_report(scaled(train_images[sample]).numpy(), ink=INK)
+    log = console(args)
+    log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
+        f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")
+
+    vae.fit(make_dataset(train_images, args.minibatch, seed=args.seed), epochs=args.epochs,
+            validation_data=make_dataset(held_out, args.minibatch),
+            callbacks=make_callbacks(args, out, data_report, held_out), shuffle=False,
+            verbose=progress_verbosity(args))
+    metrics = write_results(args, vae, out, data_report, held_out, -(-len(train_images) // args.minibatch))
+    log(summary_line(metrics))
+    return metrics
+
