@@ -32,9 +32,10 @@ import archs  # noqa: E402
 import datasets  # noqa: E402
 import detection  # noqa: E402
 from data import field_of_mnist_generator  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, output_dir,  # noqa: E402
-                  progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
-from util import CliError, add_lr_policy_flags, optimizer_from_flags, positive, standard_parser  # noqa: E402
+from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
+                  output_dir, progress_verbosity, read_history, start_from_snapshot, write_config,
+                  write_json)
+from util import CliError, add_lr_policy_flags, positive, standard_parser  # noqa: E402
 
 SHOWN = 9  # val images drawn each epoch
 STEPS_PER_CALL = 50

@@ -35,11 +35,11 @@ import datasets  # noqa: E402
 import gan_metrics  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
-                  start_from_snapshot, write_config, write_json)
+from runs import (ElapsedTime, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
+                  progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
                         save_networks, statistics_kept)
-from util import CliError, optimizer_from_flags, positive, standard_parser  # noqa: E402
+from util import CliError, positive, standard_parser  # noqa: E402
 
 GENERATOR_STEPS = 2  # per discriminator step, as the paper
 

@@ -116,3 +116,13 @@ def lr_policy_callbacks(args) -> list:
             monitor="val_loss", factor=args.lrstepratio, patience=args.lrstepevery,
             min_lr=args.lr * args.lrstepratio ** args.lrmaxsteps, verbose=1)]
     return []
+
+
+def optimizer_from_flags(args, learning_rate=None):
+    """The Keras optimizer the paper's --opt/--mom/--beta flags describe."""
+    lr = args.lr if learning_rate is None else learning_rate
+    if args.opt == "sgd":
+        return keras.optimizers.SGD(lr, momentum=args.mom)
+    if args.opt == "rmsprop":
+        return keras.optimizers.RMSprop(lr, momentum=args.mom)
+    return keras.optimizers.Adam(lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.adameps)

@@ -23,9 +23,10 @@ import archs  # noqa: E402
 import datasets  # noqa: E402
 import model_builders  # noqa: E402
 import tasks  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, output_dir,  # noqa: E402
-                  previous_elapsed, progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
-from util import CliError, add_lr_policy_flags, atomic_h5, optimizer_from_flags, positive, standard_parser  # noqa: E402
+from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
+                  output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
+                  write_config, write_json)
+from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser  # noqa: E402
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}

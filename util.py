@@ -104,15 +104,3 @@ def add_lr_policy_flags(parser, policies):
     parser.add_argument("--lrstepratio", type=float, default=0.1)
     parser.add_argument("--lrmaxsteps", type=int, default=5)
     parser.add_argument("--lrstepevery", type=int, default=50)
-
-
-def optimizer_from_flags(args, learning_rate=None):
-    """The Keras optimizer the paper's --opt/--mom/--beta flags describe."""
-    import keras
-
-    lr = args.lr if learning_rate is None else learning_rate
-    if args.opt == "sgd":
-        return keras.optimizers.SGD(lr, momentum=args.mom)
-    if args.opt == "rmsprop":
-        return keras.optimizers.RMSprop(lr, momentum=args.mom)
-    return keras.optimizers.Adam(lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.adameps)

@@ -40,9 +40,9 @@ import generative  # noqa: E402
 import model_builders  # noqa: E402
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
                         image_grid, save_networks)
-from runs import (ElapsedTime, console, elapsed, hide_gpus, output_dir, progress_verbosity, read_history,  # noqa: E402
-                  start_from_snapshot, write_config, write_json)
-from util import CliError, optimizer_from_flags, positive, standard_parser  # noqa: E402
+from runs import (ElapsedTime, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
+                  progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
+from util import CliError, positive, standard_parser  # noqa: E402
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
 RECONSTRUCTED = 10  # held-out images shown beside their reconstructions
