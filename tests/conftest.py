@@ -11,6 +11,7 @@ sys.path.insert(0, str(ROOT))
 
 import h5py  # noqa: E402
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from data import not_so_clevr_generator, sort_of_clevr_generator  # noqa: E402
@@ -73,3 +74,39 @@ def clevr_h5(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("clevr")
     sort_of_clevr_generator.main(["--out-dir", str(out_dir), "--count", str(CLEVR_COUNT), "--quiet"])
     return sort_of_clevr_generator.dataset_path(out_dir, CLEVR_COUNT)
+
+
+def check_layer(cls, init_kwargs: dict, input_shape: tuple, expected_output_shape: tuple, tmp_path: Path):
+    """The contract every layer configuration keeps, as Keras' own run_layer_test checks it.
+
+    Eager and symbolic calls and compute_output_shape give the expected shape;
+    the config and a .keras file round-trip to the same outputs; a training
+    step moves every weight; under mixed_float16 the output is float16 and the
+    weights stay float32.
+    """
+    x = np.random.default_rng(0).uniform(-1, 1, input_shape).astype("float32")
+    layer = cls(**init_kwargs)
+    eager = layer(x)
+    assert tuple(eager.shape) == expected_output_shape
+    assert tuple(layer.compute_output_shape(input_shape)) == expected_output_shape
+    symbolic = cls(**init_kwargs)(keras.Input(input_shape[1:], batch_size=input_shape[0]))
+    assert tuple(symbolic.shape) == expected_output_shape
+
+    config = layer.get_config()
+    assert cls.from_config(config).get_config() == config
+    model = keras.Sequential([keras.Input(input_shape[1:]), cls(**init_kwargs)])
+    model.save(tmp_path / "layer.keras")
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "layer.keras")(x), model(x))
+
+    if model.trainable_weights:
+        before = [w.copy() for w in model.get_weights()]
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, np.ones(expected_output_shape, "float32"), epochs=1, verbose=0)
+        assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = cls(**init_kwargs)
+        assert mixed(x).dtype == "float16" and all(w.dtype == "float32" for w in mixed.weights)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

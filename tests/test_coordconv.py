@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import keras
 
+from conftest import check_layer
 from CoordConv import (AddCoords, AddCoords1D, AddCoords2D, AddCoords3D, CoordConv,
                        CoordConv1D, CoordConv2D, CoordConv2DTranspose, CoordConv3D)
 
@@ -105,21 +106,27 @@ def test_coordconv_is_a_conv_over_the_reference_channels(rank):
     np.testing.assert_allclose(out, plain(reference_add_coords(x, True, "channels_last")), atol=1e-5)
 
 
-def all_layers():
-    return [
-        AddCoords1D(with_r=True), AddCoords2D(4, 6, skiptile=True), AddCoords3D(data_format="channels_first"),
-        CoordConv1D(3, 2, with_r=True), CoordConv2D(3, 3, strides=2, padding="same"),
-        CoordConv3D(2, 1, data_format="channels_first"), CoordConv2DTranspose(3, 3, strides=2),
-        CoordConv(64, 64, True, 8, 1, activation="relu"),
-        CoordConv2D(4, 3, coord_shape=(5, 5)), CoordConv2D(4, 1, coord_shape=(8, 6), skiptile=False, with_r=True),
-    ]
+LAYER_CASES = [  # (class, arguments, input shape, output shape): every face and mode of the family
+    (AddCoords1D, {"with_r": True}, (2, 7, 3), (2, 7, 5)),
+    (AddCoords2D, {"x_dim": 4, "y_dim": 6, "skiptile": True}, (2, 4, 6, 3), (2, 4, 6, 5)),
+    (AddCoords2D, {"x_dim": 4, "y_dim": 6, "skiptile": False}, (2, 1, 1, 3), (2, 4, 6, 5)),
+    (AddCoords3D, {"data_format": "channels_first"}, (2, 3, 4, 5, 2), (2, 6, 4, 5, 2)),
+    (CoordConv1D, {"filters": 3, "kernel_size": 2, "with_r": True}, (2, 7, 3), (2, 6, 3)),
+    (CoordConv2D, {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 14, 6, 3), (2, 7, 3, 3)),
+    (CoordConv3D, {"filters": 2, "kernel_size": 1}, (2, 3, 4, 5, 2), (2, 3, 4, 5, 2)),
+    (CoordConv2DTranspose, {"filters": 3, "kernel_size": 3, "strides": 2}, (2, 5, 5, 3), (2, 11, 11, 3)),
+    (CoordConv, {"x_dim": 6, "y_dim": 6, "with_r": True, "filters": 8, "kernel_size": 1, "activation": "relu"},
+     (2, 6, 6, 3), (2, 6, 6, 8)),
+    (CoordConv2D, {"filters": 4, "kernel_size": 3, "coord_shape": (5, 5)}, (2, 5, 5, 3), (2, 3, 3, 4)),
+    (CoordConv2D, {"filters": 4, "kernel_size": 1, "coord_shape": (8, 6), "skiptile": False, "with_r": True},
+     (2, 1, 1, 3), (2, 8, 6, 4)),
+]
 
 
-@pytest.mark.parametrize("layer", all_layers(), ids=lambda layer: type(layer).__name__)
-def test_config_round_trip(layer):
-    config = layer.get_config()
-    rebuilt = type(layer).from_config(config)
-    assert rebuilt.get_config() == config
+@pytest.mark.parametrize("cls, kwargs, input_shape, output_shape", LAYER_CASES,
+                         ids=[f"{case[0].__name__}-{index}" for index, case in enumerate(LAYER_CASES)])
+def test_layer_contract(cls, kwargs, input_shape, output_shape, tmp_path):
+    check_layer(cls, kwargs, input_shape, output_shape, tmp_path)
 
 
 def test_saved_model_loads_without_custom_objects(tmp_path):
