@@ -27,13 +27,13 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import reproduce  # noqa: E402
-from runs import write_json  # noqa: E402
 import supervised_training  # noqa: E402
+from data import not_so_clevr_generator as generator  # noqa: E402
+from experiments import GENERALISES, experiment  # noqa: E402
+from runs import clear_if_stale, write_json  # noqa: E402
 from util import CliError, Parser, positive, run_cli  # noqa: E402
 
-PAPER_FLAGS = ("--arch", "coordconv_classification", "-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001",
-               "-mul", "1")
+PAPER_FLAGS = ("--arch", "coordconv_classification", *experiment("coordconv_classification").flags)
 RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "paper": ("the paper's README flags, constant LR", ()),
     "step_lr": ("LR ÷10 after 3 epochs (reproduce.py's earlier budget)", ("--lrpolicy", "step", "--lrstepevery", "3")),
@@ -50,7 +50,7 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "with_r": ("with the radius channel", ("--with_r",)),
     "pixel_frame": ("raw pixel coordinates as input, as the paper's code", ("--coords_frame", "pixel")),
 }
-GENERALISES = reproduce.GENERALISES["classification"]
+GENERALISES_CLASSIFICATION = GENERALISES["classification"]
 
 
 def parse_args(argv=None):
@@ -73,7 +73,7 @@ def train_argv(recipe: str, seed: int, args) -> list:
 
 
 def quadrant_h5(args) -> Path:
-    return reproduce.generator.dataset_path(args.data_dir, "quadrant")
+    return generator.dataset_path(args.data_dir, "quadrant")
 
 
 def run_dir(recipe: str, seed: int, args) -> Path:
@@ -82,20 +82,21 @@ def run_dir(recipe: str, seed: int, args) -> Path:
 
 def run_one(recipe: str, seed: int, args) -> dict:
     argv = train_argv(recipe, seed, args)
-    reproduce.clear_if_stale(run_dir(recipe, seed, args), argv)
+    clear_if_stale(run_dir(recipe, seed, args), vars(supervised_training.parse_args(argv)))
     keras.backend.clear_session()
     metrics = supervised_training.main(argv)
     value = metrics["final"]["val"]["accuracy"]
     print(f"{recipe}, seed {seed}: final val accuracy {100 * value:.1f}%, {metrics['wall_time_s']:.0f} s")
     return {"recipe": recipe, "seed": seed, "val": value, "train": metrics["final"]["train"]["accuracy"],
-            "generalises": bool(GENERALISES(value)), "val_eucl_dist": metrics["final"]["val"]["eucl_dist"],
+            "generalises": bool(GENERALISES_CLASSIFICATION(value)),
+            "val_eucl_dist": metrics["final"]["val"]["eucl_dist"],
             **first_perfect_epoch(metrics["history"])}
 
 
 def first_perfect_epoch(history: list) -> dict:
     """The first epoch whose val accuracy generalises, and its wall time; None if none did."""
     for row in history:
-        if GENERALISES(float(row["val_accuracy"])):
+        if GENERALISES_CLASSIFICATION(float(row["val_accuracy"])):
             return {"first_100_epoch": int(row["epoch"]) + 1, "first_100_s": float(row["time_s"])}
     return {"first_100_epoch": None, "first_100_s": None}
 
@@ -116,7 +117,7 @@ def val_errors(recipe: str, seed: int, args) -> dict:
     dy, dx = flat_index // logits.shape[2] - y, flat_index % logits.shape[2] - x
     distance = np.hypot(dx, dy)
     missed = distance > 0
-    depth = np.minimum(x, y) - reproduce.generator.IMAGE_SIZE // 2  # pixels into the held-out quadrant (x, y > 32)
+    depth = np.minimum(x, y) - generator.IMAGE_SIZE // 2  # pixels into the held-out quadrant (x, y > 32)
     offsets = np.abs(np.concatenate([peak_offset(logits[examples, y, :], x), peak_offset(logits[examples, :, x], y)]))
     return {"misses": int(missed.sum()), "misses_one_pixel": int((np.maximum(abs(dx), abs(dy)) == 1).sum()),
             "largest_miss_px": float(distance.max()),
@@ -194,7 +195,8 @@ def merged(old: list, new: list) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    reproduce.ensure_data(reproduce.parse_args(["--data-dir", args.data_dir, "--splits", "quadrant"]))
+    if not quadrant_h5(args).exists():
+        generator.main(["--out-dir", args.data_dir, "--splits", "quadrant"])
     out = Path(args.results)
     new = [] if args.table_only else [run_one(recipe, seed, args) for recipe in args.recipes for seed in args.seeds]
     runs = merged(recorded_runs(out / "ablation.json", args.epochs), new)

@@ -15,8 +15,6 @@ results/runs/<task>_<split>_<arch>_seed<S>; rerunning resumes them where they st
 
 import argparse
 import dataclasses
-import json
-import shutil
 import statistics
 import os
 import sys
@@ -36,31 +34,13 @@ import numpy as np  # noqa: E402
 import archs  # noqa: E402
 import supervised_training  # noqa: E402
 from data import not_so_clevr_generator as generator  # noqa: E402
-from runs import write_json  # noqa: E402
+from experiments import EXPERIMENTS, GENERALISES, Experiment  # noqa: E402
+from runs import clear_if_stale, write_json  # noqa: E402
 from util import Parser, positive, run_cli  # noqa: E402
 
 SPLITS = ("uniform", "quadrant")
 ABSTRACT_CLAIM = ("CoordConv \"solves the coordinate transform problem with perfect generalization and 150 "
                   "times faster with 10--100 times fewer parameters than convolution\" (abstract)")
-
-
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    task: str
-    model: str
-    arch: str
-    flags: tuple  # hyper-parameters shared by both budgets
-    epochs: int  # the default CPU budget
-    full_flags: tuple  # the paper's epochs and LR schedule (experiment_logs.sh)
-    paper: str  # the paper's figure or claim for this row
-    seeds: int = 1  # seeds 0..N-1 unless --seeds names others
-    budget_flags: tuple = ()  # the default budget's own recipe (see the README's seed study)
-
-
-# A seed generalises when its final val figure reaches these: the paper's
-# "perfect generalization", with room for one pixel's worth of rounding.
-GENERALISES = {"classification": lambda v: v >= 0.999, "rendering": lambda v: v >= 0.99,
-               "regression": lambda v: v <= 0.5}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,32 +79,6 @@ def seed_json(experiment, run) -> dict:
             "best_val": run["best_val"]["value"], "best_epoch": run["best_val"]["epoch"],
             "wall_time_s": run["wall_time_s"], "output": run["output"]}
 
-
-EXPERIMENTS = (
-    Experiment("classification", "CoordConv", "coordconv_classification",
-               ("-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001", "-mul", "1"), 6,
-               ("-E", "50"), "100% test accuracy on both splits (§4.1)", seeds=3,
-               budget_flags=("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1")),
-    Experiment("classification", "Deconv", "deconv_classification",
-               ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3"), 30,
-               ("-E", "1000", "--lrpolicy", "step", "--lrstepevery", "200", "--lrmaxsteps", "4"),
-               "best test accuracy ~86% on uniform, ~0% on quadrant, train accuracy far higher (§4.1)"),
-    Experiment("rendering", "CoordConv", "coordconv_rendering",
-               ("-mb", "16", "-L", "0.005", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig", "-interm", "softmax"),
-               4, ("-E", "50"), "high test IoU on both splits (§4.3)", seeds=3,
-               budget_flags=("--lrpolicy", "step", "--lrstepevery", "3")),
-    Experiment("rendering", "Deconv", "deconv_rendering",
-               ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig"), 20,
-               ("-E", "1000", "--lrpolicy", "step", "--lrstepevery", "200", "--lrmaxsteps", "4"),
-               "fits train, generalises poorly on quadrant (§4.3)"),
-    Experiment("regression", "CoordConv", "coordconv_regressor",
-               ("-mb", "32", "-L", "0.01", "--opt", "adam", "--l2", "0.00001"), 8,
-               ("-E", "100"), "near-perfect on both splits (§4.2)", seeds=3,
-               budget_flags=("--lrpolicy", "step", "--lrstepevery", "4")),
-    Experiment("regression", "Conv", "conv_regressor",
-               ("-mb", "32", "-L", "0.001", "--opt", "adam", "--l2", "0.0001", "-mul", "1"), 10,
-               ("-E", "100"), "fails to generalise to the held-out quadrant (§4.2)", seeds=3),
-)
 
 METRIC_LABEL = {"classification": "accuracy", "rendering": "IoU", "regression": "error (px)"}
 
@@ -180,17 +134,6 @@ def run_dir(args, experiment, split, seed) -> Path:
     return Path(args.results) / "runs" / f"{experiment.task}_{split}_{experiment.arch}_seed{seed}"
 
 
-def clear_if_stale(out: Path, argv: list):
-    """A run folder trained with other flags cannot be resumed: start it again."""
-    config_path = out / "config.json"
-    if not config_path.exists():
-        return
-    wanted = vars(supervised_training.parse_args(argv))
-    saved = json.loads(config_path.read_text())
-    if any(saved.get(key) != value for key, value in wanted.items()):
-        shutil.rmtree(out)
-
-
 def ensure_data(args):
     missing = [split for split in args.splits if not data_path(args, split).exists()]
     if missing:
@@ -214,7 +157,7 @@ def seeds_of(experiment, args) -> list:
 
 def train_one(experiment, split, seed, args) -> dict:
     argv = train_argv(experiment, split, seed, args)
-    clear_if_stale(run_dir(args, experiment, split, seed), argv)
+    clear_if_stale(run_dir(args, experiment, split, seed), vars(supervised_training.parse_args(argv)))
     keras.backend.clear_session()
     metrics = supervised_training.main(argv)
     print("\n" + supervised_training.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")

@@ -8,6 +8,7 @@ script imports another script: the scripts are thin wrappers of those modules.
 import csv
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,16 @@ def output_dir(args, data_h5=None) -> Path:
     if os.environ.get("GIT_RESULTS_MANAGER_DIR"):
         return Path(os.environ["GIT_RESULTS_MANAGER_DIR"])
     return Path("runs") / f"{args.arch}_{Path(data_h5 or args.data_h5).stem}"
+
+
+def clear_if_stale(out: Path, wanted: dict):
+    """A run folder trained with other flags (its config.json differs from `wanted`) cannot resume: start again."""
+    config_path = out / "config.json"
+    if not config_path.exists():
+        return
+    saved = json.loads(config_path.read_text())
+    if any(saved.get(key) != value for key, value in wanted.items()):
+        shutil.rmtree(out)
 
 
 def hide_gpus():

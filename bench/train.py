@@ -24,10 +24,12 @@ import numpy as np  # noqa: E402
 
 import supervised_training  # noqa: E402
 from bench.forms import concatenation_builders  # noqa: E402
+from experiments import experiment  # noqa: E402
 from util import positive  # noqa: E402
 
 ARCHS = ("coordconv_classification", "deconv_classification")
-FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1 --init_scale 0.5"  # the seed-robust recipe, constant LR
+# the paper's flags and the seed-robust initialisation, at a constant LR
+FLAGS = " ".join(experiment("coordconv_classification").flags) + " --init_scale 0.5"
 
 
 class EpochClock(keras.callbacks.Callback):
