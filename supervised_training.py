@@ -158,9 +158,9 @@ def build_model(args, task, loss, steps_per_epoch):
     if archs.ARCHS[args.arch].centre_map:
         model.compile(optimizer=optimizer,
                       loss={"image": image_loss, "center": tasks.INTERM_LOSSES.get(args.interm_loss)},
-                      metrics={"image": task.make_metrics(), "center": tasks.make_centre_map_metrics()})
+                      metrics={"image": task.make_metrics(args.x_dim), "center": tasks.make_centre_map_metrics()})
     else:
-        model.compile(optimizer=optimizer, loss=image_loss, metrics=task.make_metrics())
+        model.compile(optimizer=optimizer, loss=image_loss, metrics=task.make_metrics(args.x_dim))
     return model
 
 

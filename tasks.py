@@ -90,13 +90,13 @@ def intersection_pixels(y_true, y_pred):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-def coordinate_distance_px(y_true, y_pred):
-    """Euclidean error in pixels of normalised (÷64) coordinates."""
-    return ops.sqrt(ops.sum(ops.square(64.0 * (y_pred - y_true)), axis=-1))
+def coordinate_distance_px(y_true, y_pred, image_size=64):
+    """Euclidean error in pixels of coordinates normalised by the image's side (the generator's ÷64)."""
+    return ops.sqrt(ops.sum(ops.square(float(image_size) * (y_pred - y_true)), axis=-1))
 
 
-def _metric(fn, name):
-    return keras.metrics.MeanMetricWrapper(fn, name=name)
+def _metric(fn, name, **fn_kwargs):
+    return keras.metrics.MeanMetricWrapper(fn, name=name, **fn_kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,8 +119,10 @@ class Task:
                 return key
         raise KeyError(f"no {prefix}{self.best_metric} in {sorted(logs)}")
 
-    def make_metrics(self):
-        return [_metric(fn, name) for fn, name in self.metrics]
+    def make_metrics(self, image_size: int):
+        """The task's Keras metrics; those that turn normalised coordinates into pixels get the image's side."""
+        return [_metric(fn, name, **({"image_size": image_size} if fn is coordinate_distance_px else {}))
+                for fn, name in self.metrics]
 
 
 # The paper's models log every loss term beside the one they train on, and

@@ -254,3 +254,12 @@ def test_multiworker_runs_a_one_worker_cluster_from_tf_config(tmp_path, tiny_h5)
     metrics, config = train_in_subprocess(tmp_path, tiny_h5, "multiworker", "--strategy", "multiworker",
                                           env={"TF_CONFIG": json.dumps(tf_config)})
     assert config["strategy"] == "multiworker" and metrics["epochs"] == 2
+
+
+def test_the_regression_error_is_in_pixels_of_the_image_side():
+    import tasks
+
+    truth, guess = np.array([[0.5, 0.5]], "float32"), np.array([[0.5 + 3 / 32, 0.5 + 4 / 32]], "float32")
+    metric = tasks.REGRESSION.make_metrics(32)[0]
+    metric.update_state(truth, guess)
+    assert float(metric.result()) == pytest.approx(5.0)
