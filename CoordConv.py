@@ -7,7 +7,7 @@ Conventions (fixing the paper's code, which divides by the wrong axis):
 - channel `x` varies along the last spatial axis (width), `y` along the one
   before it (height), `z` along depth; each spans exactly [-1, 1] over its
   own axis, whatever the other axes' lengths;
-- `r = sqrt(x² + y² [+ z²])`, the distance from the centre: [0, √rank].
+- `r = sqrt(x² + y² [+ z²])`, the distance from the center: [0, √rank].
 
 Cost: a convolution is linear in its input channels, so
 `conv([x, coords], W) = conv(x, W_x) + conv(coords, W_c)`, and the second

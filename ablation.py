@@ -129,8 +129,8 @@ def peak_offset(profiles: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Sub-pixel position of each 1D profile's peak, minus its target index."""
     examples = np.arange(len(profiles))
     peak = np.clip(profiles.argmax(axis=1), 1, profiles.shape[1] - 2)
-    left, centre, right = (profiles[examples, peak + step] for step in (-1, 0, 1))
-    curvature = left - 2 * centre + right
+    left, center, right = (profiles[examples, peak + step] for step in (-1, 0, 1))
+    curvature = left - 2 * center + right
     vertex = np.where(curvature < 0, (left - right) / (2 * np.minimum(curvature, -1e-12)), 0.0)
     return peak + vertex - targets
 

@@ -2,7 +2,7 @@
 
 An entry says which script trains it, which builder makes its network and
 what the script needs to know about it: the task a supervised arch learns
-and whether it also outputs the centre map (train.py, §4); the data and where
+and whether it also outputs the center map (train.py, §4); the data and where
 coordinates go for the GANs and VAEs (train_gan.py, train_vae.py, §5); where
 the region proposal network adds them (train_detection.py).
 """
@@ -24,7 +24,7 @@ class Arch:
     script: str  # the entry point that trains it
     build: Optional[Callable]  # the builder in model_builders.py or detection.py
     task: Optional[tasks.Task] = None  # train.py: what it learns
-    centre_map: bool = False  # train.py: it also outputs the centre map (-interm, -nosfmx)
+    center_map: bool = False  # train.py: it also outputs the center map (-interm, -nosfmx)
     data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares) or "clevr"
     coords_in_generator: bool = False  # the GAN's generator, the VAE's decoder: the CoordConv one
     coords_in_discriminator: bool = False  # the GAN's discriminator sees coordinates
@@ -40,8 +40,8 @@ def _supervised() -> list:
         "deconv_bottleneck": tasks.RENDERING, "conv_onehot_image": tasks.IMAGE_RENDERING,
         "conv_regressor": tasks.REGRESSION, "coordconv_regressor": tasks.REGRESSION,
     }
-    with_centre_map = ("coordconv_rendering", "deconv_bottleneck")
-    return [Arch(name, "train.py", getattr(model_builders, name), task=task, centre_map=name in with_centre_map)
+    with_center_map = ("coordconv_rendering", "deconv_bottleneck")
+    return [Arch(name, "train.py", getattr(model_builders, name), task=task, center_map=name in with_center_map)
             for name, task in tasks_of.items()]
 
 

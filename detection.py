@@ -1,6 +1,6 @@
 """The region-proposal experiment of the paper (its train_faster_rcnn.py and model_builder_faster_rcnn.py).
 
-Boxes are (i centre, j centre, height, width) in pixels, as the paper's. A
+Boxes are (i center, j center, height, width) in pixels, as the paper's. A
 small conv net looks at a 64x64 image; at every cell of its 13x13 (16x16 with
 'same' padding) feature map, 9 anchors are moved by predicted offsets
 (`box_transform`) and scored object/background. Training, one image per step
@@ -40,21 +40,21 @@ def feature_size(image_size: int, same: bool) -> int:
 def anchors(image_size: int, same: bool, paper_layout: bool = False) -> tf.Tensor:
     """(cells * 9, 4) anchors, cell-major then anchor, as the network's outputs are reshaped.
 
-    A cell's centre is the centre of its receptive field: 16 px wide ('valid'),
-    so the first centre is at 8 and they step by 4; with 'same' padding the
+    A cell's center is the center of its receptive field: 16 px wide ('valid'),
+    so the first center is at 8 and they step by 4; with 'same' padding the
     cell sits over its 4x4 pooled block. The paper's make_anchors_mnist laid
     the anchors out coordinate-major, so its reshape gave each anchor four
     numbers taken from different anchors' coordinates (cell (0, 0)'s first
-    anchor: centre (8, 8), 8 x 8); `paper_layout` keeps that defect, to
+    anchor: center (8, 8), 8 x 8); `paper_layout` keeps that defect, to
     compare.
     """
     size = feature_size(image_size, same)
     first = STRIDE / 2 if same else 8.0
-    centres = first + STRIDE * np.arange(size, dtype=np.float32)
+    centers = first + STRIDE * np.arange(size, dtype=np.float32)
     shapes = np.array(ANCHOR_SHAPES, np.float32)
     grid = np.empty((4, len(shapes), size, size), np.float32)  # (coordinate, anchor, i, j)
-    grid[0] = centres[None, :, None]
-    grid[1] = centres[None, None, :]
+    grid[0] = centers[None, :, None]
+    grid[1] = centers[None, None, :]
     grid[2] = shapes[:, 0, None, None]
     grid[3] = shapes[:, 1, None, None]
     if paper_layout:
@@ -65,18 +65,18 @@ def anchors(image_size: int, same: bool, paper_layout: bool = False) -> tf.Tenso
 
 
 def to_corners(boxes):
-    """(i centre, j centre, h, w) -> (i0, j0, i1, j1)."""
-    centre, half = boxes[:, :2], boxes[:, 2:] / 2.0
-    return tf.concat([centre - half, centre + half], axis=1)
+    """(i center, j center, h, w) -> (i0, j0, i1, j1)."""
+    center, half = boxes[:, :2], boxes[:, 2:] / 2.0
+    return tf.concat([center - half, center + half], axis=1)
 
 
 def from_corners(corners):
-    """(i0, j0, i1, j1) -> (i centre, j centre, h, w)."""
+    """(i0, j0, i1, j1) -> (i center, j center, h, w)."""
     return tf.concat([(corners[:, :2] + corners[:, 2:]) / 2.0, corners[:, 2:] - corners[:, :2]], axis=1)
 
 
 def box_transform(boxes, offsets):
-    """Moves boxes by (ti, tj, th, tw): centre += t * side, side *= exp(t), as Faster R-CNN."""
+    """Moves boxes by (ti, tj, th, tw): center += t * side, side *= exp(t), as Faster R-CNN."""
     return tf.concat([boxes[:, :2] + offsets[:, :2] * boxes[:, 2:], boxes[:, 2:] * tf.exp(offsets[:, 2:])], axis=1)
 
 

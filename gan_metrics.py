@@ -7,7 +7,7 @@ MIN_AREA pixels are ignored as speckle, and a blob counts as an object only if
 its area is one the data's objects have (within 50%). Two figures:
 - `one_of_each`: the share of images with exactly one blob of each colour, and
   that blob object-sized;
-- `centre_coverage`: of the 8x8 grid cells that hold an object centre in the
+- `center_coverage`: of the 8x8 grid cells that hold an object center in the
   data, the share that also hold one in the samples (1.0: no region missed).
 And one for the paper's latent-walk claim, `latent_walk`: along interpolations
 between fixed z, how far objects move per step against how much their area
@@ -39,16 +39,16 @@ def find_blobs(mask: np.ndarray) -> list:
     labels, count = ndimage.label(mask, structure=within_image_only)
     blobs = np.arange(1, count + 1)
     areas = ndimage.sum_labels(mask, labels, blobs)
-    centres = ndimage.center_of_mass(mask, labels, blobs)  # (image, y, x): a blob lies in one image
+    centers = ndimage.center_of_mass(mask, labels, blobs)  # (image, y, x): a blob lies in one image
     per_image = [[] for _ in range(len(mask))]
-    for area, (image, y, x) in zip(areas, centres):
+    for area, (image, y, x) in zip(areas, centers):
         if area >= MIN_AREA:
             per_image[round(image)].append((x, y, area))
     return per_image
 
 
 def occupied_cell(x: float, y: float, size: tuple) -> tuple:
-    """The 8x8 grid cell (col, row) of a centre."""
+    """The 8x8 grid cell (col, row) of a center."""
     height, width = size
     return int(x * GRID // width), int(y * GRID // height)
 
@@ -80,7 +80,7 @@ def mode_collapse(samples: np.ndarray, data_report: dict) -> dict:
     report = objects_report(samples, data_report["area_range"], data_report["ink"])
     data_cells = data_report["cells"]
     return {"one_of_each": report["one_of_each"],
-            "centre_coverage": len(report["cells"] & data_cells) / max(len(data_cells), 1),
+            "center_coverage": len(report["cells"] & data_cells) / max(len(data_cells), 1),
             "sample_cells": len(report["cells"]), "data_cells": len(data_cells)}
 
 
@@ -97,8 +97,8 @@ def latent_walk(walks: np.ndarray, area_range: tuple, ink: float = INK) -> dict:
     `walks` is (walks, steps, H, W, C), images in [-1, 1] along straight lines
     between fixed z. Per colour, the largest blob of each image whose area is
     in `area_range` (the data's, as `objects_report` finds it) is the object.
-    Between consecutive steps where it is present, `walk_centre_step` is the
-    median distance its centre moves (pixels); `walk_area_change` is the mean
+    Between consecutive steps where it is present, `walk_center_step` is the
+    median distance its center moves (pixels); `walk_area_change` is the mean
     of |area change| / larger area over consecutive steps where it is seen at
     least once, 1 where it appears or vanishes (fading in and out scores high,
     sliding low);
@@ -120,6 +120,6 @@ def latent_walk(walks: np.ndarray, area_range: tuple, ink: float = INK) -> dict:
                     continue
                 moves.append(np.hypot(after[0] - before[0], after[1] - before[1]))
                 area_changes.append(abs(after[2] - before[2]) / max(after[2], before[2]))
-    return {"walk_centre_step": float(np.median(moves)) if moves else float("nan"),
+    return {"walk_center_step": float(np.median(moves)) if moves else float("nan"),
             "walk_area_change": float(np.mean(area_changes)) if area_changes else float("nan"),
             "walk_presence": float(present.mean())}

@@ -267,9 +267,9 @@ def summary_line(metrics: dict) -> str:
     final = metrics["final"]
     return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), "
             f"{final['one_of_each']:.1%} of samples have exactly one object of each colour "
-            f"(data {metrics['data']['one_of_each']:.1%}); centre coverage {final['centre_coverage']:.1%} "
-            f"of the data's {metrics['data']['cells']} cells; latent walks: centres move "
-            f"{final['walk_centre_step']:.1f} px per step, areas change {final['walk_area_change']:.0%}")
+            f"(data {metrics['data']['one_of_each']:.1%}); center coverage {final['center_coverage']:.1%} "
+            f"of the data's {metrics['data']['cells']} cells; latent walks: centers move "
+            f"{final['walk_center_step']:.1f} px per step, areas change {final['walk_area_change']:.0%}")
 
 
 def main(argv=None):

@@ -30,7 +30,7 @@ class ModelSpec:
     mul: int = 2  # width multiplier (-mul)
     fs: int = 3  # filter size of the 3x3-style convs (-fs)
     l2: float = 0.0  # the paper's l2 * sum(w²) on every conv kernel
-    no_softmax: bool = False  # feed the raw centre map to the painter (-nosfmx)
+    no_softmax: bool = False  # feed the raw center map to the painter (-nosfmx)
     regressor_variant: str = "uniform"  # conv_regressor's stack, picked by the data file's name
     with_r: bool = False  # AddCoords' radius channel in the CoordConv models
     init_scale: float = 1.0  # multiplies the standard deviation of he_normal
@@ -100,18 +100,18 @@ def coordconv_painter(x, spec, mul):
 
 
 def onehot_to_image(x, spec):
-    """The paper's 'working' convs that grow a centre map into the square."""
+    """The paper's 'working' convs that grow a center map into the square."""
     return conv_stack(x, [8 * spec.mul, 8 * spec.mul, 16 * spec.mul, 16 * spec.mul, 1], spec.fs, spec)
 
 
 def sharpen(center_logits, spec):
-    """Softmax over all pixels: the centre map becomes a near one-hot image."""
+    """Softmax over all pixels: the center map becomes a near one-hot image."""
     flat = layers.Flatten()(center_logits)
     return layers.Reshape((spec.x_dim, spec.y_dim, 1))(layers.Softmax()(flat))
 
 
-def centre_then_image(name, inputs, center_logits, spec):
-    """Renders the square from a centre map; also outputs the map, scored always and trained with -interm."""
+def center_then_image(name, inputs, center_logits, spec):
+    """Renders the square from a center map; also outputs the map, scored always and trained with -interm."""
     center_map = center_logits if spec.no_softmax else sharpen(center_logits, spec)
     image = layers.Identity(name="image")(onehot_to_image(center_map, spec))
     center = layers.Identity(name="center")(center_logits)
@@ -139,17 +139,17 @@ def deconv_rendering(spec):
 def coordconv_rendering(spec):
     """CoordConv painter, softmax sharpening, then 3x3 convs. 11,850 params."""
     inputs, x = coords_input(spec)
-    return centre_then_image("coordconv_rendering", inputs, coordconv_painter(x, spec, 1), spec)
+    return center_then_image("coordconv_rendering", inputs, coordconv_painter(x, spec, 1), spec)
 
 
 def deconv_bottleneck(spec):
-    """Deconv painter squeezed to one centre channel, then 3x3 convs. 108,394 params."""
+    """Deconv painter squeezed to one center channel, then 3x3 convs. 108,394 params."""
     inputs, x = coords_input(spec)
-    return centre_then_image("deconv_bottleneck", inputs, deconv_painter(x, spec), spec)
+    return center_then_image("deconv_bottleneck", inputs, deconv_painter(x, spec), spec)
 
 
 def conv_onehot_image(spec):
-    """One-hot centre image -> square image with 3x3 convs. 4,297 params."""
+    """One-hot center image -> square image with 3x3 convs. 4,297 params."""
     inputs = image_input(spec)
     return keras.Model(inputs, onehot_to_image(inputs, spec), name="conv_onehot_image")
 

@@ -10,7 +10,7 @@ layer at 1/8 of the paper's width (--width 8 against 64), at equal steps
 within a study. The GANs take all 3,136 images and the paper's README flags
 (-mb 16, Adam, -L 0.0001, --lr2 .0005, --z_dim 256) and training step. The
 VAEs hold out the last tenth and take -mb 32, Adam -L 0.001, --z_dim 8. Per
-arch and seed: the mode-collapse figures (one square per sample, centre
+arch and seed: the mode-collapse figures (one square per sample, center
 coverage of the data's 8x8 cells) and the latent-walk figures (how far the
 square moves per interpolation step against how much its area changes) before
 training and after every epoch, and for the VAEs the held-out ELBO's terms.
@@ -43,8 +43,8 @@ from data import not_so_clevr_generator as generator  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import positive, run_cli  # noqa: E402
 
-FIGURE_COLUMNS = {"one_of_each": "one square", "centre_coverage": "centre coverage",
-                  "walk_centre_step": "walk: centre step (px)", "walk_area_change": "walk: area change",
+FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
+                  "walk_center_step": "walk: center step (px)", "walk_area_change": "walk: area change",
                   "walk_presence": "walk: square present"}
 ELBO_COLUMNS = {"loss": "held-out -ELBO", "reconstruction": "reconstruction", "kl": "KL"}
 

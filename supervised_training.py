@@ -46,9 +46,9 @@ def parse_args(argv=None):
     parser.add_argument("--use_mse_loss", "-mse", action="store_true")
     parser.add_argument("--use_sigm_loss", "-sig", action="store_true")
     parser.add_argument("--interm_loss", "-interm", default=None, choices=tuple(tasks.INTERM_LOSSES),
-                        help="also train the centre map of coordconv_rendering/deconv_bottleneck")
+                        help="also train the center map of coordconv_rendering/deconv_bottleneck")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
-                        help="drop the softmax sharpening of the centre map")
+                        help="drop the softmax sharpening of the center map")
     parser.add_argument("--with_r", action="store_true",
                         help="add the radius channel to the CoordConv models' coordinates (the paper's include_r)")
     parser.add_argument("--init_scale", type=positive(float), default=1.0,
@@ -75,10 +75,10 @@ def parse_args(argv=None):
 def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
     arch = archs.lookup(args.arch, "train.py")
-    centre_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
-    if centre_flags and not arch.centre_map:
-        with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].centre_map]
-        raise CliError(f"{' and '.join(centre_flags)} only apply to {' and '.join(with_map)}, "
+    center_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
+    if center_flags and not arch.center_map:
+        with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].center_map]
+        raise CliError(f"{' and '.join(center_flags)} only apply to {' and '.join(with_map)}, "
                        f"not --arch {args.arch}")
     if args.warmup < 0 or args.warmup >= args.epochs:
         raise CliError(f"--warmup {args.warmup} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
@@ -119,15 +119,15 @@ def split_cpu(count: int):
 
 
 def load_data(args, task):
-    """(inputs, targets) for train and val; with a centre map, targets are {"image", "center"}."""
-    has_centre_map = archs.ARCHS[args.arch].centre_map
-    keys = [task.input_key, task.target_key] + (["onehots"] if has_centre_map else [])
+    """(inputs, targets) for train and val; with a center map, targets are {"image", "center"}."""
+    has_center_map = archs.ARCHS[args.arch].center_map
+    keys = [task.input_key, task.target_key] + (["onehots"] if has_center_map else [])
     splits = {part: datasets.load_split(args.data_h5, part, dict.fromkeys(keys), args.x_dim, args.y_dim)
               for part in ("train", "val")}
 
     def pair(arrays):
         target = arrays[task.target_key]
-        if has_centre_map:  # the paper always fed the one-hot, to score the centre map
+        if has_center_map:  # the paper always fed the one-hot, to score the center map
             target = {"image": target, "center": arrays["onehots"]}
         return arrays[task.input_key], target
 
@@ -155,10 +155,10 @@ def build_model(args, task, loss, steps_per_epoch):
         start_from_snapshot(model, args.load)
     image_loss = task.losses[loss]
     optimizer = optimizer_from_flags(args, learning_rate(args, steps_per_epoch))
-    if archs.ARCHS[args.arch].centre_map:
+    if archs.ARCHS[args.arch].center_map:
         model.compile(optimizer=optimizer,
                       loss={"image": image_loss, "center": tasks.INTERM_LOSSES.get(args.interm_loss)},
-                      metrics={"image": task.make_metrics(args.x_dim), "center": tasks.make_centre_map_metrics()})
+                      metrics={"image": task.make_metrics(args.x_dim), "center": tasks.make_center_map_metrics()})
     else:
         model.compile(optimizer=optimizer, loss=image_loss, metrics=task.make_metrics(args.x_dim))
     return model
@@ -292,7 +292,7 @@ def image_target(targets):
 def paper_outputs(task, outputs) -> dict:
     """The arrays the paper's evaluate_net saved: logits, the softmax over
     pixels where the model can train on it, the per-pixel sigmoid of image
-    outputs, and the centre map with its softmax.
+    outputs, and the center map with its softmax.
     """
     logits = image_target(outputs)
     arrays = {"logits": logits}

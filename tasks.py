@@ -145,9 +145,9 @@ RENDERING = Task(
 DECONV_RENDERING = dataclasses.replace(RENDERING, losses=ALL_LOSSES, default_loss="softmax",
                                        metrics=CLASSIFICATION.metrics)
 IMAGE_RENDERING = dataclasses.replace(RENDERING, name="image_rendering", input_key="onehots")
-# The centre map of coordconv_rendering and deconv_bottleneck, always scored
+# The center map of coordconv_rendering and deconv_bottleneck, always scored
 # against the one-hot, trained on only with -interm.
-CENTRE_MAP_METRICS = ARGMAX_METRICS + ((softmax_xe, "interm_softmax_loss"), (logits_mse, "interm_mse_loss"))
+CENTER_MAP_METRICS = ARGMAX_METRICS + ((softmax_xe, "interm_softmax_loss"), (logits_mse, "interm_mse_loss"))
 REGRESSION = Task(
     "regression", "onehots", "normalized_locations",
     {"mse": keras.losses.mean_squared_error}, "mse",
@@ -157,8 +157,8 @@ REGRESSION = Task(
 INTERM_LOSSES = {"softmax": softmax_xe, "mse": logits_mse}
 
 
-def make_centre_map_metrics():
-    return [_metric(fn, name) for fn, name in CENTRE_MAP_METRICS]
+def make_center_map_metrics():
+    return [_metric(fn, name) for fn, name in CENTER_MAP_METRICS]
 
 
 def loss_name(task: Task, use_mse: bool, use_sigmoid: bool) -> str:

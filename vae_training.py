@@ -233,8 +233,8 @@ def summary_line(metrics: dict) -> str:
     final, val = metrics["final"], metrics["val"]
     return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), held-out "
             f"-ELBO {val['loss']:.1f} nats/image (reconstruction {val['reconstruction']:.1f}, KL {val['kl']:.1f}); "
-            f"samples: {final['one_of_each']:.1%} one object of each colour, centre coverage "
-            f"{final['centre_coverage']:.1%}; walks: centres move {final['walk_centre_step']:.1f} px per step, "
+            f"samples: {final['one_of_each']:.1%} one object of each colour, center coverage "
+            f"{final['center_coverage']:.1%}; walks: centers move {final['walk_center_step']:.1f} px per step, "
             f"areas change {final['walk_area_change']:.0%}")
 
 

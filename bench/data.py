@@ -19,12 +19,12 @@ CLEVR_COUNT = 10_000
 
 def not_so_clevr_cases(folder: Path) -> dict:
     """{(generator, step): (examples, function)}: both split files hold every one of the 3,136 squares."""
-    centres = not_so_clevr_generator.square_centres()
+    centers = not_so_clevr_generator.square_centers()
     write_both = lambda: [not_so_clevr_generator.write_split(  # noqa: E731
         not_so_clevr_generator.dataset_path(folder, split), split, not_so_clevr_generator.SPLIT_SEED)
         for split in not_so_clevr_generator.SPLITS]
-    return {("not-so-clevr", "render"): (len(centres), lambda: not_so_clevr_generator.render(centres)),
-            ("not-so-clevr", "write both .h5"): (2 * len(centres), write_both)}
+    return {("not-so-clevr", "render"): (len(centers), lambda: not_so_clevr_generator.render(centers)),
+            ("not-so-clevr", "write both .h5"): (2 * len(centers), write_both)}
 
 
 def sort_of_clevr_cases(folder: Path) -> dict:
@@ -32,7 +32,7 @@ def sort_of_clevr_cases(folder: Path) -> dict:
     chunks = range(0, CLEVR_COUNT, sort_of_clevr_generator.CHUNK)  # as the generator renders
     render = lambda: [sort_of_clevr_generator.render(  # noqa: E731
         *(objects[key][start:start + sort_of_clevr_generator.CHUNK]
-          for key in ("objects_centre", "objects_shape", "objects_colour"))) for start in chunks]
+          for key in ("objects_center", "objects_shape", "objects_colour"))) for start in chunks]
     write = lambda: sort_of_clevr_generator.write(  # noqa: E731
         sort_of_clevr_generator.dataset_path(folder, CLEVR_COUNT), CLEVR_COUNT, seed=0)
     return {("sort-of-clevr", "render"): (CLEVR_COUNT, render), ("sort-of-clevr", "write .h5"): (CLEVR_COUNT, write)}

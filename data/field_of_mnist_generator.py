@@ -7,10 +7,10 @@
 
 Each 64x64 gray canvas holds --num digits (5, as the paper's file). As the
 paper's data/field_of_mnist/loader.py does, each digit is cropped to its ink,
-stretched to a box of random height and width in 15..25 px whose centre is
+stretched to a box of random height and width in 15..25 px whose center is
 uniform where the box fits on the canvas, and added to the canvas (bilinear,
 values clipped to 1). --canvas 120 draws on a 120x120 canvas and keeps its
-centre 64x64, as the loader's center-crop variant that made the paper's
+center 64x64, as the loader's center-crop variant that made the paper's
 field_of_mnist_cropped_64x64_5objs.h5: digits may then lie partly or wholly
 outside the image. Train digits come from MNIST's train set, val digits from
 its test set (--digits glyphs: disjoint glyph variants).
@@ -18,7 +18,7 @@ its test set (--digits glyphs: disjoint glyph variants).
 The file data/field_of_mnist_64x64_5objs.h5 (cropped_ in the name with
 --canvas above 64) has the paper's keys: train_ims / valid_ims float32 (N, 64,
 64, 1) in [0, 1], train_pos / valid_pos float32 (N, num, 4) boxes as (i
-centre, j centre, height, width) in pixels, train_class / valid_class uint8
+center, j center, height, width) in pixels, train_class / valid_class uint8
 (N, num); 9,000 train and 1,000 val images by default, as the paper's file.
 """
 
@@ -38,10 +38,10 @@ GLYPH_SIZE = 28  # as MNIST's digits
 
 
 def random_boxes(rng: np.random.Generator, count: int, canvas: int) -> np.ndarray:
-    """(count, 4) boxes (i centre, j centre, height, width) that fit on a `canvas`-sided square."""
+    """(count, 4) boxes (i center, j center, height, width) that fit on a `canvas`-sided square."""
     sides = rng.uniform(*BOX_SIDES, size=(count, 2))
-    centres = rng.uniform(sides / 2, canvas - sides / 2)
-    return np.concatenate([centres, sides], axis=1).astype(np.float32)
+    centers = rng.uniform(sides / 2, canvas - sides / 2)
+    return np.concatenate([centers, sides], axis=1).astype(np.float32)
 
 
 def ink_crop(digit: np.ndarray) -> np.ndarray:
@@ -52,11 +52,11 @@ def ink_crop(digit: np.ndarray) -> np.ndarray:
 
 def paint(canvas: np.ndarray, digit: np.ndarray, box: np.ndarray):
     """Adds `digit`, stretched bilinearly onto `box`, to `canvas` (in place)."""
-    i_centre, j_centre, height, width = box
-    top, left = i_centre - height / 2, j_centre - width / 2
+    i_center, j_center, height, width = box
+    top, left = i_center - height / 2, j_center - width / 2
     rows = np.arange(max(int(top), 0), min(int(np.ceil(top + height)) + 1, canvas.shape[0]))
     columns = np.arange(max(int(left), 0), min(int(np.ceil(left + width)) + 1, canvas.shape[1]))
-    source_i = (rows + 0.5 - top) * digit.shape[0] / height - 0.5  # pixel centres, as an affine resample
+    source_i = (rows + 0.5 - top) * digit.shape[0] / height - 0.5  # pixel centers, as an affine resample
     source_j = (columns + 0.5 - left) * digit.shape[1] / width - 0.5
     canvas[np.ix_(rows, columns)] += bilinear(digit, source_i, source_j)
 
@@ -79,7 +79,7 @@ def render(digits: np.ndarray, labels: np.ndarray, count: int, num: int, canvas:
     chosen = rng.integers(len(digits), size=(count, num))
     boxes = random_boxes(rng, count * num, canvas).reshape(count, num, 4)
     crops = {}
-    offset = (canvas - IMAGE_SIZE) // 2  # the centre crop of a larger canvas
+    offset = (canvas - IMAGE_SIZE) // 2  # the center crop of a larger canvas
     images = np.zeros((count, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32)
     field = np.zeros((canvas, canvas), np.float32)
     for index in range(count):
@@ -162,7 +162,7 @@ def parse_args(argv):
     parser.add_argument("--train", type=positive(int), default=COUNTS["train"], help="train images")
     parser.add_argument("--val", type=positive(int), default=COUNTS["valid"], help="val images")
     parser.add_argument("--canvas", type=positive(int), default=IMAGE_SIZE,
-                        help="side of the canvas digits are placed on; its centre 64x64 is kept (paper's file: 120)")
+                        help="side of the canvas digits are placed on; its center 64x64 is kept (paper's file: 120)")
     parser.add_argument("--digits", choices=("mnist", "glyphs"), default="mnist",
                         help="MNIST, or digits drawn with matplotlib's fonts (no download)")
     parser.add_argument("--mnist", default=None, help="a local mnist.npz (Keras' format) instead of the download")
@@ -170,7 +170,7 @@ def parse_args(argv):
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.canvas < IMAGE_SIZE:
-        raise CliError(f"--canvas must be at least {IMAGE_SIZE} (the image kept is its centre), got {args.canvas}")
+        raise CliError(f"--canvas must be at least {IMAGE_SIZE} (the image kept is its center), got {args.canvas}")
     if args.mnist and args.digits != "mnist":
         raise CliError("--mnist gives MNIST digits: drop --digits glyphs")
     return args

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Writes the Not-so-Clevr datasets: data/rectangle_4_uniform.h5 and data/rectangle_4_quadrant.h5.
 
-One 9x9 square on a black 64x64 canvas, centred at every (x, y) in 4..59:
+One 9x9 square on a black 64x64 canvas, centerd at every (x, y) in 4..59:
 3,136 examples, split two ways as in the paper:
 - uniform: each example goes to val with probability 0.25 (seed 20202 gives
   the paper's 2,368 train / 768 val);
-- quadrant: every centre with x > 32 and y > 32 is held out (2,407 / 729).
+- quadrant: every center with x > 32 and y > 32 is held out (2,407 / 729).
 
 The square is white (255), not the paper's grey 128: train.py divides images
 by 255, so rendering targets are exactly 0/1 and a perfect render has IoU 1.
@@ -28,15 +28,15 @@ VAL_FRACTION = 0.25
 SPLITS = ("uniform", "quadrant")
 
 
-def square_centres() -> np.ndarray:
+def square_centers() -> np.ndarray:
     """(3136, 2) int32 [x, y], x the outer loop as in the paper's sweep."""
-    centres = np.arange(HALF_SIDE, IMAGE_SIZE - HALF_SIDE)
-    xs, ys = np.meshgrid(centres, centres, indexing="ij")
+    centers = np.arange(HALF_SIDE, IMAGE_SIZE - HALF_SIDE)
+    xs, ys = np.meshgrid(centers, centers, indexing="ij")
     return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.int32)
 
 
 def render(locations: np.ndarray) -> dict:
-    """All arrays of the dataset for the given centres, in their order."""
+    """All arrays of the dataset for the given centers, in their order."""
     n = len(locations)
     x, y = locations[:, 0], locations[:, 1]
     pixels = np.arange(IMAGE_SIZE)
@@ -68,7 +68,7 @@ def shuffled(locations: np.ndarray) -> np.ndarray:
 
 def write_split(path: Path, split: str, seed: int) -> dict:
     """Writes one split atomically; returns its sizes."""
-    locations = square_centres()
+    locations = square_centers()
     held_out = val_mask(locations, split, seed)
     parts = {"train": shuffled(locations[~held_out]), "val": shuffled(locations[held_out])}
     with atomic_h5(path) as h5:

@@ -17,7 +17,7 @@ def test_every_arch_has_one_entry_and_a_builder_or_a_reason():
 
 
 def test_the_papers_names_map_to_what_their_scripts_read():
-    assert archs.lookup("coordconv_rendering", "train.py").centre_map
+    assert archs.lookup("coordconv_rendering", "train.py").center_map
     gan = archs.lookup("clevr_coordconv_in_gd", "train_gan.py")
     assert (gan.data, gan.coords_in_generator, gan.coords_in_discriminator) == ("clevr", True, True)
     assert not archs.lookup("simple_vae", "train_vae.py").coords_in_generator

@@ -57,7 +57,7 @@ def test_non_square_x_spans_width_and_y_spans_height():
     assert x.min() == -1 and x.max() == 1 and y.min() == -1 and y.max() == 1
 
 
-def test_radius_is_centred_and_spans_zero_to_root_two():
+def test_radius_is_centerd_and_spans_zero_to_root_two():
     r = AddCoords(with_r=True)(np.zeros((1, 9, 5, 1), "float32")).numpy()[0, ..., 3]
     assert r[4, 2] == pytest.approx(0.0, abs=1e-7)
     assert r.max() == pytest.approx(np.sqrt(2), abs=1e-6)

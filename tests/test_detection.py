@@ -32,9 +32,9 @@ def test_generator_keys_shapes_ranges_and_boxes_on_the_canvas(field_h5):
         "valid_ims": (10, 64, 64, 1), "valid_pos": (10, 5, 4), "valid_class": (10, 5)}
     images, boxes = data["train_ims"], data["train_pos"]
     assert images.dtype == np.float32 and images.min() == 0.0 and images.max() == 1.0
-    sides, centres = boxes[..., 2:], boxes[..., :2]
+    sides, centers = boxes[..., 2:], boxes[..., :2]
     assert sides.min() >= 15 and sides.max() <= 25
-    assert np.all(centres - sides / 2 >= 0) and np.all(centres + sides / 2 <= 64)
+    assert np.all(centers - sides / 2 >= 0) and np.all(centers + sides / 2 <= 64)
     assert set(np.unique(data["train_class"])) <= set(range(10))
 
 
@@ -56,8 +56,8 @@ def test_same_seed_same_bytes_and_the_cropped_canvas(tmp_path, field_h5):
         assert all(np.array_equal(a[key][()], b[key][()]) for key in a)
     field.main(["--out-dir", str(tmp_path), *argv, "--canvas", "120"])
     with h5py.File(tmp_path / "field_of_mnist_cropped_64x64_5objs.h5", "r") as h5:
-        centres = h5["train_pos"][..., :2]
-    assert centres.min() < 0 and centres.max() > 64  # digits off the kept 64x64, as the paper's file
+        centers = h5["train_pos"][..., :2]
+    assert centers.min() < 0 and centers.max() > 64  # digits off the kept 64x64, as the paper's file
 
 
 def test_a_local_mnist_npz_is_read(tmp_path):
@@ -118,7 +118,7 @@ def test_nms_keeps_the_better_of_two_overlapping_boxes():
     np.testing.assert_allclose(probability.numpy(), 1 / (1 + np.exp([-2.0, -1.0])), rtol=1e-6)
 
 
-def test_anchors_sit_on_the_receptive_field_centres():
+def test_anchors_sit_on_the_receptive_field_centers():
     anchors = detection.anchors(64, same=False).numpy()
     assert anchors.shape == (13 * 13 * 9, 4)
     np.testing.assert_allclose(anchors[0], [8, 8, 15, 15])

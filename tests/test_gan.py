@@ -23,30 +23,30 @@ def clevr_data(clevr_h5):
 
 def test_generator_keys_shapes_and_value_range(clevr_h5, clevr_data):
     assert clevr_h5.name == "sort_of_clevr_2objs_10rad_300imgs_64x.h5"
-    assert set(clevr_data) == {"train_x", "objects_colour", "objects_centre", "objects_shape"}
+    assert set(clevr_data) == {"train_x", "objects_colour", "objects_center", "objects_shape"}
     images = clevr_data["train_x"]
     assert images.shape == (COUNT, 64, 64, 3) and images.dtype == np.float32
     assert images.min() == -1.0 and images.max() == 1.0
-    assert np.all(images[:, 0, 0] == 1.0)  # a corner is always white: no centre is closer than 10 px
+    assert np.all(images[:, 0, 0] == 1.0)  # a corner is always white: no center is closer than 10 px
 
 
 def test_two_objects_one_red_one_blue_far_apart_with_both_shapes(clevr_data):
-    centres = clevr_data["objects_centre"]
-    assert centres.shape == (COUNT, 2, 2) and centres.min() >= 10 and centres.max() <= 53
-    assert np.all(np.hypot(*(centres[:, 0] - centres[:, 1]).T) >= 20)
+    centers = clevr_data["objects_center"]
+    assert centers.shape == (COUNT, 2, 2) and centers.min() >= 10 and centers.max() <= 53
+    assert np.all(np.hypot(*(centers[:, 0] - centers[:, 1]).T) >= 20)
     assert np.all(clevr_data["objects_colour"] == [0, 1])  # blue, then red
     assert 0.4 < clevr_data["objects_shape"].mean() < 0.6
 
 
 def test_metadata_agrees_with_the_pixels(clevr_data):
     colours = np.array(list(clevr.COLOURS.values())) / 127.5 - 1.0
-    images, centres = clevr_data["train_x"], clevr_data["objects_centre"]
+    images, centers = clevr_data["train_x"], clevr_data["objects_center"]
     every = np.arange(COUNT)
     for index in range(2):
-        x, y = centres[:, index, 0], centres[:, index, 1]
+        x, y = centers[:, index, 0], centers[:, index, 1]
         assert np.all(images[every, y, x] == colours[clevr_data["objects_colour"][:, index]])
     # the red object is drawn last, so nothing covers it: its corner shows a square from a circle
-    x, y = centres[:, 1, 0], centres[:, 1, 1]
+    x, y = centers[:, 1, 0], centers[:, 1, 1]
     corner_is_red = np.all(images[every, y - 10, x - 10] == colours[1], axis=-1)
     assert np.array_equal(corner_is_red, clevr_data["objects_shape"][:, 1] == clevr.SHAPES.index("square"))
 
@@ -57,7 +57,7 @@ def test_same_seed_same_bytes_and_blobs_match_metadata(tmp_path, clevr_data):
         assert all(np.array_equal(h5[key][()], clevr_data[key]) for key in clevr_data)
     masks = gan_metrics.colour_masks(clevr_data["train_x"][:50])
     found = [blobs[0][:2] for blobs in gan_metrics.find_blobs(masks["red"])]
-    np.testing.assert_allclose(found, clevr_data["objects_centre"][:50, 1], atol=0.6)
+    np.testing.assert_allclose(found, clevr_data["objects_center"][:50, 1], atol=0.6)
 
 
 def test_an_interrupted_generation_leaves_no_file(tmp_path, monkeypatch):
@@ -71,7 +71,7 @@ def test_metric_scores_real_data_near_perfect(clevr_data):
     images = clevr_data["train_x"]
     data_report = gan_metrics.objects_report(images[:150])
     figures = gan_metrics.mode_collapse(images[150:], data_report)
-    assert figures["one_of_each"] == 1.0 and figures["centre_coverage"] >= 0.9
+    assert figures["one_of_each"] == 1.0 and figures["center_coverage"] >= 0.9
 
 
 @pytest.mark.parametrize("fake", ["white", "black", "gray", "noise"])
@@ -81,7 +81,7 @@ def test_metric_scores_a_constant_or_noise_image_near_zero(clevr_data, fake):
     samples = (np.random.default_rng(0).uniform(-1, 1, shape) if fake == "noise"
                else np.full(shape, values[fake], np.float32))
     figures = gan_metrics.mode_collapse(samples, gan_metrics.objects_report(clevr_data["train_x"]))
-    assert figures["one_of_each"] == 0.0 and figures["centre_coverage"] == 0.0
+    assert figures["one_of_each"] == 0.0 and figures["center_coverage"] == 0.0
 
 
 def test_metric_rejects_a_smear_of_colour(clevr_data):
@@ -89,19 +89,19 @@ def test_metric_rejects_a_smear_of_colour(clevr_data):
     smear[:, :40, :, 1:] = -1.0  # a red band over the top
     smear[:, 50:, :, :2] = -1.0  # a blue band at the bottom
     figures = gan_metrics.mode_collapse(smear, gan_metrics.objects_report(clevr_data["train_x"]))
-    assert figures["one_of_each"] == 0.0 and figures["centre_coverage"] == 0.0
+    assert figures["one_of_each"] == 0.0 and figures["center_coverage"] == 0.0
 
 
 def test_metric_sees_collapse_to_one_image(clevr_data):
     images = clevr_data["train_x"]
     figures = gan_metrics.mode_collapse(np.repeat(images[:1], 100, axis=0), gan_metrics.objects_report(images))
-    assert figures["one_of_each"] == 1.0 and figures["centre_coverage"] < 0.1
+    assert figures["one_of_each"] == 1.0 and figures["center_coverage"] < 0.1
 
 
-def square_walk(centres_x, sides):
+def square_walk(centers_x, sides):
     """One latent walk on 32x32 gray images: a white square per step (side 0: none)."""
-    images = -np.ones((len(centres_x), 32, 32, 1), np.float32)
-    for image, x, side in zip(images, centres_x, sides):
+    images = -np.ones((len(centers_x), 32, 32, 1), np.float32)
+    for image, x, side in zip(images, centers_x, sides):
         image[10:10 + side, x:x + side] = 1.0
     return images
 
@@ -112,15 +112,15 @@ def test_latent_walk_tells_a_sliding_object_from_a_fading_one():
     slide = gan_metrics.latent_walk(sliding[None], (20, 100))
     fade = gan_metrics.latent_walk(fading[None], (20, 100))
     assert gan_metrics.latent_walk(-sliding[None], (20, 100))["walk_presence"] == 0.0  # a white field is no object
-    assert slide == {"walk_centre_step": 2.0, "walk_area_change": 0.0, "walk_presence": 1.0}
-    assert fade["walk_centre_step"] < 1.5 and fade["walk_presence"] == 0.7
+    assert slide == {"walk_center_step": 2.0, "walk_area_change": 0.0, "walk_presence": 1.0}
+    assert fade["walk_center_step"] < 1.5 and fade["walk_presence"] == 0.7
     assert fade["walk_area_change"] == pytest.approx((2 * (1 - 36 / 64) + 2 * 1.0) / 7)  # 2 of 9 steps see none
 
 
 def test_a_lower_ink_threshold_finds_the_dim_objects_of_a_vaes_bernoulli_means():
     dim = np.where(square_walk(range(2, 22, 2), [8] * 10) > 0, -0.2, -1.0)[None]  # squares at 0.4 of the range
     assert gan_metrics.latent_walk(dim, (20, 100))["walk_presence"] == 0.0
-    assert gan_metrics.latent_walk(dim, (20, 100), ink=0.25)["walk_centre_step"] == 2.0
+    assert gan_metrics.latent_walk(dim, (20, 100), ink=0.25)["walk_center_step"] == 2.0
 
 
 def test_parameter_counts_match_the_docstrings():
@@ -159,7 +159,7 @@ def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_d
         data_h5 = tmp_path / "tiny.h5"
     metrics = gan_training.main(gan_argv(tmp_path, data_h5, "--arch", arch, *flags))
     out = tmp_path / "run"
-    assert metrics["epochs"] == 1 and 0.0 <= metrics["final"]["centre_coverage"] <= 1.0
+    assert metrics["epochs"] == 1 and 0.0 <= metrics["final"]["center_coverage"] <= 1.0
     assert metrics["data"]["one_of_each"] == 1.0
     history = metrics["history"][0]
     assert np.isfinite(float(history["d_loss"])) and np.isfinite(float(history["g_loss"]))

@@ -29,7 +29,7 @@ def test_keys_shapes_dtypes_and_sizes(dataset_dir, split):
 
 
 @pytest.mark.parametrize("split", ["uniform", "quadrant"])
-def test_every_centre_once_and_pixels_agree_with_locations(dataset_dir, split):
+def test_every_center_once_and_pixels_agree_with_locations(dataset_dir, split):
     data = read(generator.dataset_path(dataset_dir, split))
     locations = np.concatenate([data["train_locations"], data["val_locations"]])
     assert len({tuple(xy) for xy in locations}) == 3136

@@ -100,7 +100,7 @@ def test_l2_penalty_is_the_papers_l2_times_the_sum_of_squared_kernels():
     np.testing.assert_allclose(supervised_training.regularisation_loss(model), expected, rtol=1e-5)
 
 
-def test_centre_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h5):
+def test_center_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h5):
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_rendering")
     val = metrics["final"]["val"]
     assert {"center_accuracy", "center_eucl_dist", "center_manh_dist", "center_interm_softmax_loss",
