@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from CoordConv import CoordConv2D
+from runs import TrackedSteps
 
 ANCHOR_SHAPES = ((15, 15), (20, 20), (25, 25), (15, 20), (20, 25), (20, 15), (25, 20), (15, 25), (25, 15))
 HIDDEN = 32  # the paper's rpn_hidden_dim
@@ -185,21 +186,14 @@ def build_network(name: str, coords: bool, image_shape, same: bool, l2: float) -
                                 "scores": layers.Reshape((-1, 2), name="scores")(scores)}, name=name)
 
 
-class RegionProposals(keras.Model):
+class RegionProposals(TrackedSteps):
     """The network trained as the paper's RegionProposalSampler, one image (and its digits' boxes) per step."""
 
     def __init__(self, network: keras.Model, image_size: int, same: bool, clip: bool, paper_anchors=False, seed=0,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(METRICS, seed, **kwargs)
         self.network, self.image_size, self.clip = network, image_size, clip
         self.anchors = anchors(image_size, same, paper_anchors)
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
-        self.built = True  # the network is built; BackupAndRestore can load weights before fit
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def call(self, image, training=False):
         """(proposals, their object probability) for one image (1, H, W, C)."""
@@ -249,8 +243,3 @@ class RegionProposals(keras.Model):
     def test_step(self, batch):
         image, digits = batch
         return self.tracked(self.losses_on(image, digits[0], training=False))
-
-    def tracked(self, losses: dict) -> dict:
-        for name, tracker in self.trackers.items():
-            tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}

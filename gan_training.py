@@ -35,7 +35,7 @@ import datasets  # noqa: E402
 import gan_metrics  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
                   progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
                         save_networks, statistics_kept)
@@ -124,19 +124,16 @@ def constant_label_xe(logits, label: float):
                                                                   logits=logits))
 
 
-class GAN(keras.Model):
+class GAN(TrackedSteps):
     """Generator and discriminator trained together as the paper's train_gan.py does."""
 
     def __init__(self, generator, discriminator, z_dim, linear_output=False, feature_match_weight=None, seed=0,
                  **kwargs):
-        super().__init__(**kwargs)
-        self.generator, self.discriminator = generator, discriminator
-        self.z_dim, self.linear_output, self.feature_match_weight = z_dim, linear_output, feature_match_weight
-        self.noise = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_loss_real", "d_loss_fake", "correct_real", "correct_fake", "g_loss", "g_loss_basic"]
         names += ["g_loss_feature_match"] if feature_match_weight is not None else []
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.built = True  # both networks are built; BackupAndRestore can load weights before fit
+        super().__init__(names, seed, **kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.z_dim, self.linear_output, self.feature_match_weight = z_dim, linear_output, feature_match_weight
 
     def compile(self, d_optimizer, g_optimizer):
         super().compile(optimizer=None)  # the two below do the work; Keras' default would be saved unused
@@ -144,10 +141,6 @@ class GAN(keras.Model):
         # built now, so a resumed run restores their slots instead of skipping them
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     @property
     def networks(self) -> dict:
@@ -189,9 +182,7 @@ class GAN(keras.Model):
             self.descend(self.d_optimizer, self.discriminator, lambda: self.losses_on(real, z, real2)["d_loss"])
             for _ in range(GENERATOR_STEPS):
                 self.descend(self.g_optimizer, self.generator, lambda: self.losses_on(real, z, real2)["g_loss"])
-        for name, tracker in self.trackers.items():
-            tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.tracked(losses)
 
     @staticmethod
     def descend(optimizer, network, compute_loss):

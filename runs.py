@@ -137,3 +137,27 @@ def optimizer_from_flags(args, learning_rate=None):
     if args.opt == "rmsprop":
         return keras.optimizers.RMSprop(lr, momentum=args.mom)
     return keras.optimizers.Adam(lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.adameps)
+
+
+class TrackedSteps(keras.Model):
+    """A model trained by its own train_step (GAN, VAE, region proposals) that logs named figures as epoch means.
+
+    Its networks are built before fit, so BackupAndRestore can load their
+    weights when a run resumes; `noise` is the seeded source of its sampling.
+    """
+
+    def __init__(self, figure_names, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.noise = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in figure_names}
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def tracked(self, figures: dict) -> dict:
+        """Adds one step's figures to the epoch's means; returns the means so far, as Keras logs them."""
+        for name, tracker in self.trackers.items():
+            tracker.update_state(figures[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

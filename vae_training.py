@@ -40,7 +40,7 @@ import generative  # noqa: E402
 import model_builders  # noqa: E402
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
                         image_grid, save_networks)
-from runs import (ElapsedTime, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
                   progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
 from util import CliError, positive, standard_parser  # noqa: E402
 
@@ -100,19 +100,12 @@ def make_dataset(images: np.ndarray, batch_size: int, seed=None) -> tf.data.Data
     return dataset.batch(batch_size).map(scaled).prefetch(tf.data.AUTOTUNE)
 
 
-class VAE(keras.Model):
+class VAE(TrackedSteps):
     """Encoder and decoder trained on the negative ELBO; calling it on z gives the images shown, in [-1, 1]."""
 
     def __init__(self, encoder, decoder, beta=1.0, seed=0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(LOSSES, seed, **kwargs)
         self.encoder, self.decoder, self.beta = encoder, decoder, beta
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSSES}
-        self.built = True  # both networks are built; BackupAndRestore can load weights before fit
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     @property
     def networks(self) -> dict:
@@ -155,11 +148,6 @@ class VAE(keras.Model):
 
     def test_step(self, images):
         return self.tracked(self.losses_on(images, training=False))
-
-    def tracked(self, losses: dict) -> dict:
-        for name, tracker in self.trackers.items():
-            tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
 def build_vae(args, image_shape) -> VAE:
