@@ -32,8 +32,8 @@ import archs  # noqa: E402
 import datasets  # noqa: E402
 import detection  # noqa: E402
 from data import field_of_mnist_generator  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
-                  output_dir, progress_verbosity, read_history, start_from_snapshot, write_config,
+from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
+                  progress_verbosity, read_history, start_from_snapshot, start_run, write_config,
                   write_json)
 from util import CliError, add_lr_policy_flags, positive, standard_parser  # noqa: E402
 
@@ -185,12 +185,7 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     data = datasets.load_detection(data_path(args), args.num)
-    out = output_dir(args, data_path(args))
-    out.mkdir(parents=True, exist_ok=True)
-
-    if args.cpu:
-        hide_gpus()
-    keras.utils.set_random_seed(args.seed)
+    out = start_run(args, data_path(args))
     train, val = data["train"], data["valid"]
     model = build(args, train[0].shape[1:])
     write_config(out, args, data_h5_used=data_path(args), params=model.network.count_params())

@@ -32,11 +32,10 @@ import tensorflow as tf  # noqa: E402
 
 import archs  # noqa: E402
 import datasets  # noqa: E402
-import gan_metrics  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
-                  progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,  # noqa: E402
+                  read_history, start_from_snapshot, start_run, write_config, write_json)
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
                         save_networks, statistics_kept)
 from util import CliError, positive, standard_parser  # noqa: E402
@@ -267,18 +266,12 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     images = load_images(args)
-    out = output_dir(args, data_file(args))
-    out.mkdir(parents=True, exist_ok=True)
-
-    if args.cpu:
-        hide_gpus()
-    keras.utils.set_random_seed(args.seed)
+    out = start_run(args, data_file(args))
     gan = build_gan(args, images.shape[1:])
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(gan.generator, args.load)
     write_config(out, args, data_h5=data_file(args))
-    data_report = gan_metrics.objects_report(
-        scaled(images[np.random.default_rng(args.seed).permutation(len(images))[:args.metric_samples]]).numpy())
+    data_report = generative.data_report(images, args.metric_samples, args.seed)
     log = console(args)
     log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
         f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")

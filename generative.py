@@ -31,6 +31,12 @@ def data_file(args) -> str:
     return args.data_h5 or DEFAULT_DATA[archs.ARCHS[args.arch].data]
 
 
+def data_report(images: np.ndarray, count: int, seed: int, ink: float = gan_metrics.INK) -> dict:
+    """gan_metrics' report of `count` of the uint8 images, drawn with `seed`: what samples are measured against."""
+    chosen = np.random.default_rng(seed).permutation(len(images))[:count]
+    return gan_metrics.objects_report(images[chosen].astype(np.float32) / 127.5 - 1.0, ink=ink)
+
+
 def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
     """Images in [-1, 1] -> one RGB grid in [0, 1] with 1-pixel black dividers."""
     images = np.clip((images + 1.0) / 2.0, 0.0, 1.0)

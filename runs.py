@@ -40,6 +40,16 @@ def clear_if_stale(out: Path, wanted: dict):
         shutil.rmtree(out)
 
 
+def start_run(args, data_h5) -> Path:
+    """The run's folder, made; the GPUs hidden under --cpu; every random seed set from --seed."""
+    out = output_dir(args, data_h5)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.cpu:
+        hide_gpus()
+    keras.utils.set_random_seed(args.seed)
+    return out
+
+
 def hide_gpus():
     """--cpu: TensorFlow places everything on the CPU."""
     try:

@@ -35,13 +35,12 @@ import tensorflow as tf  # noqa: E402
 
 import archs  # noqa: E402
 import datasets  # noqa: E402
-import gan_metrics  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
                         image_grid, save_networks)
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, hide_gpus, optimizer_from_flags, output_dir,  # noqa: E402
-                  progress_verbosity, read_history, start_from_snapshot, write_config, write_json)
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,  # noqa: E402
+                  read_history, start_from_snapshot, start_run, write_config, write_json)
 from util import CliError, positive, standard_parser  # noqa: E402
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
@@ -230,18 +229,12 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     train_images, held_out = load_images(args)
-    out = output_dir(args, data_file(args))
-    out.mkdir(parents=True, exist_ok=True)
-
-    if args.cpu:
-        hide_gpus()
-    keras.utils.set_random_seed(args.seed)
+    out = start_run(args, data_file(args))
     vae = build_vae(args, train_images.shape[1:])
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(vae.decoder, args.load)
     write_config(out, args, data_h5=data_file(args))
-    sample = np.random.default_rng(args.seed).permutation(len(train_images))[:args.metric_samples]
-    data_report = gan_metrics.objects_report(scaled(train_images[sample]).numpy(), ink=INK)
+    data_report = generative.data_report(train_images, args.metric_samples, args.seed, INK)
     log = console(args)
     log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
         f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")

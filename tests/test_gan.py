@@ -145,7 +145,8 @@ def data_for(arch, clevr_h5, tiny_data_dir):
     return clevr_h5 if arch.startswith("clevr") else not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
 
 
-SLOW_GAN_ARCHS = ("simple_coordconv_in_gd", "clevr_coordconv_in_g")  # each variant stays in the fast run once
+# each variant stays in the fast run once, on one of the two datasets
+SLOW_GAN_ARCHS = ("simple_coordconv_in_gd", "clevr_coordconv_in_g", "clevr_gan")
 
 
 @pytest.mark.parametrize("arch, flags", [
@@ -173,6 +174,7 @@ def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_d
     assert list((out / "tensorboard").rglob("events.out.*"))
 
 
+@pytest.mark.slow  # the VAE's seed test is in the fast run
 def test_same_seed_same_losses(tmp_path, tiny_data_dir):
     data_h5 = data_for("simple_gan", None, tiny_data_dir)
     runs = [gan_training.main(gan_argv(tmp_path, data_h5, "--arch", "simple_gan", name=f"run{i}")) for i in range(2)]
@@ -258,19 +260,19 @@ def test_batchnorm_statistics_move_in_one_forward_pass_per_batch_not_in_the_step
         np.testing.assert_allclose(moved_by_step, moved_once, rtol=1e-6)
 
 
-def test_reproduce_gan_writes_a_table_plot_and_images_per_study(tmp_path, tiny_data_dir):
+@pytest.mark.parametrize("study, images_per_run", [pytest.param("gan", 2, marks=pytest.mark.slow), ("vae", 3)])
+def test_reproduce_gan_writes_a_table_plot_and_images_per_study(tmp_path, tiny_data_dir, study, images_per_run):
     import reproduce_gan
 
-    reproduce_gan.main(["--seeds", "3", "--epochs", "1", "--vae-epochs", "1", "--width", "4",
+    reproduce_gan.main(["--studies", study, "--seeds", "3", "--epochs", "1", "--vae-epochs", "1", "--width", "4",
                         "--metric-samples", "8", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])
-    for study, images_per_run in (("gan", 2), ("vae", 3)):
-        out = tmp_path / study
-        rows = (out / "table.md").read_text().splitlines()
-        assert len(rows) == 2 + 2 * (1 + 1)  # header, rule; per arch its seed and the median
-        assert rows[-1].startswith(f"| **{reproduce_gan.STUDIES[study].archs[1]}** | median (min–max) |")
-        assert rows[0].endswith("| KL |") == (study == "vae")
-        results = json.loads((out / "results.json").read_text())
-        assert set(results) == set(reproduce_gan.STUDIES[study].archs)
-        assert all([r["seed"] for r in seed_runs] == [3] for seed_runs in results.values())
-        assert (out / "metrics_vs_steps.png").stat().st_size > 0
-        assert len(list((out / "images").glob("*.png"))) == 2 * images_per_run
+    out = tmp_path / study
+    rows = (out / "table.md").read_text().splitlines()
+    assert len(rows) == 2 + 2 * (1 + 1)  # header, rule; per arch its seed and the median
+    assert rows[-1].startswith(f"| **{reproduce_gan.STUDIES[study].archs[1]}** | median (min–max) |")
+    assert rows[0].endswith("| KL |") == (study == "vae")
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == set(reproduce_gan.STUDIES[study].archs)
+    assert all([r["seed"] for r in seed_runs] == [3] for seed_runs in results.values())
+    assert (out / "metrics_vs_steps.png").stat().st_size > 0
+    assert len(list((out / "images").glob("*.png"))) == 2 * images_per_run

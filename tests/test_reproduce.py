@@ -54,6 +54,7 @@ def test_bad_sweep_options_are_one_line_errors(flags, message):
     assert last_line.startswith("error: ") and message in last_line
 
 
+@pytest.mark.slow  # the sweep's dry run, in the fast run, parses every command
 def test_a_two_run_sweep_runs_and_is_summarised(tmp_path, tiny_data_dir):
     result = sweep("--sweep", "coordconv_regression", "--split", "quadrant", "--epochs", "1",
                    "--results", str(tmp_path), "--data-dir", str(tiny_data_dir), "--jobs", "2")
@@ -66,6 +67,7 @@ def test_a_two_run_sweep_runs_and_is_summarised(tmp_path, tiny_data_dir):
     assert re.search(r"best coordconv_regression\s+quadrant .*val eucl_dist", result.stdout)
 
 
+@pytest.mark.slow  # the seeds/splits/only test runs reproduce.py in the fast run
 def test_reproduce_with_a_tiny_budget_writes_every_row_and_figure(tmp_path, tiny_data_dir, capsys):
     """Every row and figure, one seed each (the default seeds' bookkeeping is tested below with two)."""
     reproduce.main(["--epochs-scale", "0.01", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir),

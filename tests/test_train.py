@@ -246,6 +246,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path, tiny_h5):
     np.testing.assert_allclose(mirrored["final"]["val"]["loss"], single["final"]["val"]["loss"], rtol=0.02)
 
 
+@pytest.mark.slow  # as the mirrored-strategy test
 def test_multiworker_runs_a_one_worker_cluster_from_tf_config(tmp_path, tiny_h5):
     with socket.socket() as probe:
         probe.bind(("localhost", 0))

@@ -40,7 +40,11 @@ def small_vae(arch="simple_vae", *flags):
     return vae_training.build_vae(args, (32, 32, 1))
 
 
-@pytest.mark.parametrize("arch", archs.names("train_vae.py"))
+SLOW_VAE_ARCHS = ("clevr_coordconv_vae",)  # each decoder and each dataset stays in the fast run once
+
+
+@pytest.mark.parametrize("arch", [pytest.param(arch, marks=[pytest.mark.slow] if arch in SLOW_VAE_ARCHS else [])
+                                  for arch in archs.names("train_vae.py")])
 def test_every_vae_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_data_dir, arch):
     data_h5 = tiny_clevr(clevr_h5, tmp_path) if arch.startswith("clevr") else squares_h5(tiny_data_dir)
     metrics = vae_training.main(vae_argv(tmp_path, data_h5, "--arch", arch))
