@@ -18,7 +18,7 @@ $(INSTALLED): requirements.txt
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(DATA) &: data/not_so_clevr_generator.py | $(INSTALLED)
+$(DATA) &: data/not_so_clevr_generator.py data/not_so_clevr.py | $(INSTALLED)
 	$(PY) data/not_so_clevr_generator.py
 
 data: $(DATA)

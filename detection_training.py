@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 import archs  # noqa: E402
 import datasets  # noqa: E402
 import detection  # noqa: E402
-from data import field_of_mnist_generator  # noqa: E402
+from data import field_of_mnist  # noqa: E402
 from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
                   progress_verbosity, read_history, start_from_snapshot, start_run, write_config,
                   write_json)
@@ -66,7 +66,7 @@ def validate(args):
 
 
 def data_path(args) -> str:
-    return args.data_h5 or str(field_of_mnist_generator.dataset_path("data", args.num))
+    return args.data_h5 or str(field_of_mnist.dataset_path("data", args.num))
 
 
 def dataset(images, boxes, seed=None) -> tf.data.Dataset:

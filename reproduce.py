@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 import archs  # noqa: E402
 import supervised_training  # noqa: E402
-from data import not_so_clevr_generator as generator  # noqa: E402
+from data import not_so_clevr as generator  # noqa: E402
 from experiments import EXPERIMENTS, GENERALISES, Experiment  # noqa: E402
 from runs import clear_if_stale, write_json  # noqa: E402
 from util import Parser, positive, run_cli  # noqa: E402

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import detection_training  # noqa: E402
-from data import field_of_mnist_generator as field  # noqa: E402
+from data import field_of_mnist as field  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import CliError, positive, run_cli  # noqa: E402
 

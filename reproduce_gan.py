@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 import gan_training  # noqa: E402
 import vae_training  # noqa: E402
-from data import not_so_clevr_generator as generator  # noqa: E402
+from data import not_so_clevr as generator  # noqa: E402
 from runs import write_json  # noqa: E402
 from util import positive, run_cli  # noqa: E402
 

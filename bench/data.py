@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import median_seconds
-from data import not_so_clevr_generator, sort_of_clevr_generator
+from data import not_so_clevr, sort_of_clevr
 from util import positive
 
 CLEVR_COUNT = 10_000
@@ -19,22 +19,22 @@ CLEVR_COUNT = 10_000
 
 def not_so_clevr_cases(folder: Path) -> dict:
     """{(generator, step): (examples, function)}: both split files hold every one of the 3,136 squares."""
-    centers = not_so_clevr_generator.square_centers()
-    write_both = lambda: [not_so_clevr_generator.write_split(  # noqa: E731
-        not_so_clevr_generator.dataset_path(folder, split), split, not_so_clevr_generator.SPLIT_SEED)
-        for split in not_so_clevr_generator.SPLITS]
-    return {("not-so-clevr", "render"): (len(centers), lambda: not_so_clevr_generator.render(centers)),
+    centers = not_so_clevr.square_centers()
+    write_both = lambda: [not_so_clevr.write_split(  # noqa: E731
+        not_so_clevr.dataset_path(folder, split), split, not_so_clevr.SPLIT_SEED)
+        for split in not_so_clevr.SPLITS]
+    return {("not-so-clevr", "render"): (len(centers), lambda: not_so_clevr.render(centers)),
             ("not-so-clevr", "write both .h5"): (2 * len(centers), write_both)}
 
 
 def sort_of_clevr_cases(folder: Path) -> dict:
-    objects = sort_of_clevr_generator.draw_objects(np.random.default_rng(0), CLEVR_COUNT)
-    chunks = range(0, CLEVR_COUNT, sort_of_clevr_generator.CHUNK)  # as the generator renders
-    render = lambda: [sort_of_clevr_generator.render(  # noqa: E731
-        *(objects[key][start:start + sort_of_clevr_generator.CHUNK]
+    objects = sort_of_clevr.draw_objects(np.random.default_rng(0), CLEVR_COUNT)
+    chunks = range(0, CLEVR_COUNT, sort_of_clevr.CHUNK)  # as the generator renders
+    render = lambda: [sort_of_clevr.render(  # noqa: E731
+        *(objects[key][start:start + sort_of_clevr.CHUNK]
           for key in ("objects_center", "objects_shape", "objects_colour"))) for start in chunks]
-    write = lambda: sort_of_clevr_generator.write(  # noqa: E731
-        sort_of_clevr_generator.dataset_path(folder, CLEVR_COUNT), CLEVR_COUNT, seed=0)
+    write = lambda: sort_of_clevr.write(  # noqa: E731
+        sort_of_clevr.dataset_path(folder, CLEVR_COUNT), CLEVR_COUNT, seed=0)
     return {("sort-of-clevr", "render"): (CLEVR_COUNT, render), ("sort-of-clevr", "write .h5"): (CLEVR_COUNT, write)}
 
 

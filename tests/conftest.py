@@ -14,7 +14,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from data import not_so_clevr_generator, sort_of_clevr_generator  # noqa: E402
+from data import not_so_clevr, sort_of_clevr  # noqa: E402
 
 
 class InterruptAfter(keras.callbacks.Callback):
@@ -41,7 +41,7 @@ def float32_policy():
 def dataset_dir(tmp_path_factory):
     """Both Not-so-Clevr splits, generated once per test session."""
     out_dir = tmp_path_factory.mktemp("data")
-    not_so_clevr_generator.main(["--out-dir", str(out_dir)])
+    not_so_clevr.main(["--out-dir", str(out_dir)])
     return out_dir
 
 
@@ -57,9 +57,9 @@ def documented_counts(builder):
 def tiny_data_dir(dataset_dir, tmp_path_factory):
     """32 train / 16 val examples of each split, for one-epoch runs."""
     out_dir = tmp_path_factory.mktemp("tiny")
-    for split in not_so_clevr_generator.SPLITS:
-        with h5py.File(not_so_clevr_generator.dataset_path(dataset_dir, split), "r") as full, \
-                h5py.File(not_so_clevr_generator.dataset_path(out_dir, split), "w") as tiny:
+    for split in not_so_clevr.SPLITS:
+        with h5py.File(not_so_clevr.dataset_path(dataset_dir, split), "r") as full, \
+                h5py.File(not_so_clevr.dataset_path(out_dir, split), "w") as tiny:
             for key in full:
                 tiny.create_dataset(key, data=full[key][:TINY[key.split("_")[0]]])
     return out_dir
@@ -72,8 +72,8 @@ CLEVR_COUNT = 300
 def clevr_h5(tmp_path_factory):
     """A small Sort-of-Clevr file, generated once per test session."""
     out_dir = tmp_path_factory.mktemp("clevr")
-    sort_of_clevr_generator.main(["--out-dir", str(out_dir), "--count", str(CLEVR_COUNT), "--quiet"])
-    return sort_of_clevr_generator.dataset_path(out_dir, CLEVR_COUNT)
+    sort_of_clevr.main(["--out-dir", str(out_dir), "--count", str(CLEVR_COUNT), "--quiet"])
+    return sort_of_clevr.dataset_path(out_dir, CLEVR_COUNT)
 
 
 def check_layer(cls, init_kwargs: dict, input_shape: tuple, expected_output_shape: tuple, tmp_path: Path):

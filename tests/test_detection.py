@@ -11,7 +11,7 @@ import tensorflow as tf
 import detection
 import detection_training
 from conftest import InterruptAfter
-from data import field_of_mnist_generator as field
+from data import field_of_mnist as field
 from util import CliError, run_cli
 
 
@@ -202,10 +202,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, field_h5, capsys, flags, mes
 
 
 def test_a_foreign_or_misshapen_file_names_what_is_wrong(tmp_path, tiny_data_dir, field_h5):
-    from data import not_so_clevr_generator
+    from data import not_so_clevr
 
     with pytest.raises(CliError, match="has no dataset 'train_ims'"):
-        detection_training.datasets.load_detection(not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform"), 5)
+        detection_training.datasets.load_detection(not_so_clevr.dataset_path(tiny_data_dir, "uniform"), 5)
     with h5py.File(field_h5, "r") as source, h5py.File(tmp_path / "rgb.h5", "w") as rgb:
         for key in source:
             rgb[key] = source[key][()]

@@ -11,7 +11,7 @@ import gan_metrics
 import generative
 import model_builders
 import gan_training
-from data import not_so_clevr_generator, sort_of_clevr_generator as clevr
+from data import not_so_clevr, sort_of_clevr as clevr
 from conftest import CLEVR_COUNT as COUNT, InterruptAfter, documented_counts
 from util import run_cli
 
@@ -142,7 +142,7 @@ def gan_argv(tmp_path, data_h5, *flags, name="run"):
 
 
 def data_for(arch, clevr_h5, tiny_data_dir):
-    return clevr_h5 if arch.startswith("clevr") else not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
+    return clevr_h5 if arch.startswith("clevr") else not_so_clevr.dataset_path(tiny_data_dir, "uniform")
 
 
 # each variant stays in the fast run once, on one of the two datasets
@@ -210,7 +210,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
 
 
 def test_a_not_so_clevr_file_for_a_clevr_arch_names_the_missing_key(tmp_path, tiny_data_dir, capsys):
-    data_h5 = not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
+    data_h5 = not_so_clevr.dataset_path(tiny_data_dir, "uniform")
     assert run_cli(gan_training.main, ["--arch", "clevr_gan", "--data_h5", str(data_h5),
                                     "--output", str(tmp_path / "run")]) == 2
     assert "has no dataset 'train_x'" in capsys.readouterr().err

@@ -16,7 +16,7 @@ import archs
 import model_builders
 import supervised_training
 from conftest import TINY, InterruptAfter, documented_counts
-from data import not_so_clevr_generator as generator
+from data import not_so_clevr as generator
 from util import run_cli
 
 @pytest.fixture(scope="module")

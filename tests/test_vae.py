@@ -11,7 +11,7 @@ import generative
 import model_builders
 import vae_training
 from conftest import InterruptAfter, documented_counts
-from data import not_so_clevr_generator
+from data import not_so_clevr
 from util import run_cli
 
 
@@ -23,7 +23,7 @@ def vae_argv(tmp_path, data_h5, *flags, name="run"):
 
 
 def squares_h5(tiny_data_dir):
-    return not_so_clevr_generator.dataset_path(tiny_data_dir, "uniform")
+    return not_so_clevr.dataset_path(tiny_data_dir, "uniform")
 
 
 def tiny_clevr(clevr_h5, tmp_path):
