@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from data import not_so_clevr as generator
+from util import run_cli
 
 SIZES = {"uniform": (2368, 768), "quadrant": (2407, 729)}
 SHAPES = {"image": (64, 64, 3), "imagegray": (64, 64, 1), "onehots": (64, 64, 1),
@@ -81,6 +82,6 @@ def test_interrupted_rewrite_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(h5py.Group, "create_dataset", fails_midway)
-    assert generator.run_cli(generator.main, ["--out-dir", str(tmp_path), "--splits", "quadrant"]) == 2
+    assert run_cli(generator.main, ["--out-dir", str(tmp_path), "--splits", "quadrant"]) == 2
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
