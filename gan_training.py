@@ -36,7 +36,7 @@ import generative  # noqa: E402
 import model_builders  # noqa: E402
 from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,  # noqa: E402
                   read_history, start_from_snapshot, start_run, write_config, write_json)
-from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,  # noqa: E402
                         save_networks, statistics_kept)
 from util import CliError, positive, standard_parser  # noqa: E402
 
@@ -93,11 +93,6 @@ def load_images(args) -> np.ndarray:
 def steps_per_epoch(images: np.ndarray, minibatch: int) -> int:
     """The paper drops the last partial batch."""
     return len(images) // minibatch
-
-
-def scaled(images):
-    """uint8 0..255 -> float32 in [-1, 1], the range of the generator's tanh."""
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
@@ -254,12 +249,9 @@ def write_results(args, gan: GAN, out: Path, data_report: dict, steps: int) -> d
 
 
 def summary_line(metrics: dict) -> str:
-    final = metrics["final"]
     return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), "
-            f"{final['one_of_each']:.1%} of samples have exactly one object of each colour "
-            f"(data {metrics['data']['one_of_each']:.1%}); center coverage {final['center_coverage']:.1%} "
-            f"of the data's {metrics['data']['cells']} cells; latent walks: centers move "
-            f"{final['walk_center_step']:.1f} px per step, areas change {final['walk_area_change']:.0%}")
+            f"{generative.figures_text(metrics['final'])} (data: {metrics['data']['one_of_each']:.1%} one of "
+            f"each, {metrics['data']['cells']} cells)")
 
 
 def main(argv=None):

@@ -34,7 +34,19 @@ def data_file(args) -> str:
 def data_report(images: np.ndarray, count: int, seed: int, ink: float = gan_metrics.INK) -> dict:
     """gan_metrics' report of `count` of the uint8 images, drawn with `seed`: what samples are measured against."""
     chosen = np.random.default_rng(seed).permutation(len(images))[:count]
-    return gan_metrics.objects_report(images[chosen].astype(np.float32) / 127.5 - 1.0, ink=ink)
+    return gan_metrics.objects_report(scaled(images[chosen]).numpy(), ink=ink)
+
+
+def scaled(images):
+    """uint8 0..255 -> float32 in [-1, 1]: the range of the data, the GAN's tanh and the images shown."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def figures_text(final: dict) -> str:
+    """The epoch's mode-collapse and latent-walk figures, for a summary line."""
+    return (f"samples: {final['one_of_each']:.1%} one object of each colour, center coverage "
+            f"{final['center_coverage']:.1%}; walks: centers move {final['walk_center_step']:.1f} px per step, "
+            f"areas change {final['walk_area_change']:.0%}")
 
 
 def image_grid(images: np.ndarray, columns: int) -> np.ndarray:

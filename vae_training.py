@@ -37,7 +37,7 @@ import archs  # noqa: E402
 import datasets  # noqa: E402
 import generative  # noqa: E402
 import model_builders  # noqa: E402
-from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate,  # noqa: E402
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,  # noqa: E402
                         image_grid, save_networks)
 from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,  # noqa: E402
                   read_history, start_from_snapshot, start_run, write_config, write_json)
@@ -84,11 +84,6 @@ def load_images(args) -> tuple:
         raise CliError(f"{data_h5} has {len(images)} images: too few for -mb {args.minibatch} "
                        f"and a held-out tenth of at least 2")
     return images[:-held_out], images[-held_out:]
-
-
-def scaled(images):
-    """uint8 0..255 -> float32 in [-1, 1], as the GANs see them."""
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def make_dataset(images: np.ndarray, batch_size: int, seed=None) -> tf.data.Dataset:
@@ -217,12 +212,10 @@ def write_results(args, vae: VAE, out: Path, data_report: dict, held_out: np.nda
 
 
 def summary_line(metrics: dict) -> str:
-    final, val = metrics["final"], metrics["val"]
+    val = metrics["val"]
     return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), held-out "
             f"-ELBO {val['loss']:.1f} nats/image (reconstruction {val['reconstruction']:.1f}, KL {val['kl']:.1f}); "
-            f"samples: {final['one_of_each']:.1%} one object of each colour, center coverage "
-            f"{final['center_coverage']:.1%}; walks: centers move {final['walk_center_step']:.1f} px per step, "
-            f"areas change {final['walk_area_change']:.0%}")
+            f"{generative.figures_text(metrics['final'])}")
 
 
 def main(argv=None):
