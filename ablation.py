@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""The seed study: which recipes make CoordConv classification hold the held-out quadrant for every seed.
+"""The seed study: which recipes make the CoordConv models hold the held-out quadrant for every seed.
 
     python ablation.py                                   # every recipe over seeds 0-4
     python ablation.py --recipes paper init_0.5 --seeds 0 1 2 --epochs 8
+    python ablation.py --arch coordconv_regressor --recipes paper cosine_warmup_2 --epochs 6
     python ablation.py --table-only                      # the table again, from the recorded runs
 
-Each recipe is `coordconv_classification` on `rectangle_4_quadrant.h5` with
-the paper's README flags plus its own; a seed generalises when its final val
-accuracy is at least 99.9%, as in reproduce.py. For every miss on val it also
-records how far the predicted pixel is from the target, which is what the
-README's seed study reads. Writes results/ablation.md and results/ablation.json,
-adding to the runs a previous call recorded at the same --epochs (so a recipe
-can get more seeds later); runs live in results/ablation/<recipe>_seed<S> and
-resume when rerun.
+Each recipe is `--arch` (CoordConv classification unless told) on
+`rectangle_4_quadrant.h5` with the paper's flags plus its own; a seed
+generalises when its final val figure passes reproduce.py's bar (accuracy
+≥ 99.9%, IoU ≥ 0.99, error ≤ 0.5 px). For classification it also records how
+far each val miss lies from its target, which is what the README's seed study
+reads. Writes results/ablation.md and .json (ablation_<arch>.* for the other
+archs), adding to the runs a previous call recorded at the same --epochs (so a
+recipe can get more seeds later); runs live in results/ablation[_<arch>]/<recipe>_seed<S>
+and resume when rerun.
 """
 
 import json
@@ -27,13 +29,15 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+import archs  # noqa: E402
 import supervised_training  # noqa: E402
 from data import not_so_clevr as generator  # noqa: E402
-from experiments import GENERALISES, experiment  # noqa: E402
+from experiments import EXPERIMENTS, GENERALISES, experiment, final_value, formatted  # noqa: E402
 from runs import clear_if_stale, write_json  # noqa: E402
 from util import CliError, Parser, positive, run_cli  # noqa: E402
 
-PAPER_FLAGS = ("--arch", "coordconv_classification", *experiment("coordconv_classification").flags)
+ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
+CLASSIFICATION = "coordconv_classification"
 RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "paper": ("the paper's README flags, constant LR", ()),
     "step_lr": ("LR ÷10 after 3 epochs (reproduce.py's earlier budget)", ("--lrpolicy", "step", "--lrstepevery", "3")),
@@ -47,14 +51,21 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "init_0.25": ("he_normal std ×0.25", ("--init_scale", "0.25")),
     "init_0.5_cosine": ("he_normal std ×0.5, 1 warm-up epoch, cosine to 0",
                         ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1")),
+    "init_0.5_cosine_l2_0.01": ("he_normal std ×0.5, cosine, weight decay 0.01",
+                                ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1", "--l2", "0.01")),
+    "init_0.25_cosine": ("he_normal std ×0.25, 1 warm-up epoch, cosine to 0",
+                         ("--init_scale", "0.25", "--lrpolicy", "cosine", "--warmup", "1")),
+    "init_0.5_cosine_lr_0.002": ("he_normal std ×0.5, cosine from LR 0.002",
+                                 ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1", "-L", "0.002")),
+    "cosine_warmup_2": ("2 warm-up epochs, then cosine to 0", ("--lrpolicy", "cosine", "--warmup", "2")),
     "with_r": ("with the radius channel", ("--with_r",)),
     "pixel_frame": ("raw pixel coordinates as input, as the paper's code", ("--coords_frame", "pixel")),
 }
-GENERALISES_CLASSIFICATION = GENERALISES["classification"]
 
 
 def parse_args(argv=None):
     parser = Parser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=ARCH_CHOICES, default=CLASSIFICATION)
     parser.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=tuple(RECIPES), metavar="RECIPE",
                         help=f"of: {', '.join(RECIPES)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4], metavar="S")
@@ -67,17 +78,22 @@ def parse_args(argv=None):
 
 
 def train_argv(recipe: str, seed: int, args) -> list:
-    return [*PAPER_FLAGS, "--data_h5", str(quadrant_h5(args)), "-E", str(args.epochs), "--seed", str(seed),
-            "--quiet", "--snapshot-every", "0", "--evaluation_h5", "val", "--output", str(run_dir(recipe, seed, args)),
-            *RECIPES[recipe][1]]
+    return ["--arch", args.arch, *experiment(args.arch).flags, "--data_h5", str(quadrant_h5(args)),
+            "-E", str(args.epochs), "--seed", str(seed), "--quiet", "--snapshot-every", "0",
+            "--evaluation_h5", "val", "--output", str(run_dir(recipe, seed, args)), *RECIPES[recipe][1]]
 
 
 def quadrant_h5(args) -> Path:
     return generator.dataset_path(args.data_dir, "quadrant")
 
 
+def stem(args) -> str:
+    """ablation for CoordConv classification (the study's first arch), ablation_<arch> for the others."""
+    return "ablation" if args.arch == CLASSIFICATION else f"ablation_{args.arch}"
+
+
 def run_dir(recipe: str, seed: int, args) -> Path:
-    return Path(args.results) / "ablation" / f"{recipe}_seed{seed}"
+    return Path(args.results) / stem(args) / f"{recipe}_seed{seed}"
 
 
 def run_one(recipe: str, seed: int, args) -> dict:
@@ -85,20 +101,21 @@ def run_one(recipe: str, seed: int, args) -> dict:
     clear_if_stale(run_dir(recipe, seed, args), vars(supervised_training.parse_args(argv)))
     keras.backend.clear_session()
     metrics = supervised_training.main(argv)
-    value = metrics["final"]["val"]["accuracy"]
-    print(f"{recipe}, seed {seed}: final val accuracy {100 * value:.1f}%, {metrics['wall_time_s']:.0f} s")
-    return {"recipe": recipe, "seed": seed, "val": value, "train": metrics["final"]["train"]["accuracy"],
-            "generalises": bool(GENERALISES_CLASSIFICATION(value)),
-            "val_eucl_dist": metrics["final"]["val"]["eucl_dist"],
-            **first_perfect_epoch(metrics["history"])}
+    row = experiment(args.arch)
+    value = final_value(args.arch, metrics, "val")
+    print(f"{args.arch}, {recipe}, seed {seed}: final val {formatted(row, value)}, {metrics['wall_time_s']:.0f} s")
+    return {"recipe": recipe, "seed": seed, "val": value, "train": final_value(args.arch, metrics, "train"),
+            "generalises": bool(GENERALISES[row.task](value)), "wall_time_s": metrics["wall_time_s"],
+            **first_generalising_epoch(metrics["history"], args.arch)}
 
 
-def first_perfect_epoch(history: list) -> dict:
-    """The first epoch whose val accuracy generalises, and its wall time; None if none did."""
+def first_generalising_epoch(history: list, arch: str) -> dict:
+    """The first epoch whose val figure generalises, and its wall time; None if none did."""
+    generalises, key = GENERALISES[experiment(arch).task], archs.ARCHS[arch].task.metric_key(history[0], "val_")
     for row in history:
-        if GENERALISES_CLASSIFICATION(float(row["val_accuracy"])):
-            return {"first_100_epoch": int(row["epoch"]) + 1, "first_100_s": float(row["time_s"])}
-    return {"first_100_epoch": None, "first_100_s": None}
+        if generalises(float(row[key])):
+            return {"first_generalising_epoch": int(row["epoch"]) + 1, "first_generalising_s": float(row["time_s"])}
+    return {"first_generalising_epoch": None, "first_generalising_s": None}
 
 
 def val_errors(recipe: str, seed: int, args) -> dict:
@@ -136,14 +153,21 @@ def peak_offset(profiles: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def summary(recipe: str, runs: list, args) -> dict:
-    reached = [run["first_100_s"] for run in runs if run["first_100_s"] is not None]
+    reached = [run["first_generalising_s"] for run in runs if run["first_generalising_s"] is not None]
+    worst = min if archs.ARCHS[args.arch].task.best_mode == "max" else max
+    found = {"recipe": recipe, "change": RECIPES[recipe][0], "flags": " ".join(RECIPES[recipe][1]),
+             "seeds": [run["seed"] for run in runs], "generalising": sum(run["generalises"] for run in runs),
+             "median_val": statistics.median(run["val"] for run in runs),
+             "worst_val": worst(run["val"] for run in runs),
+             "ever_generalising": len(reached), "median_first_generalising_s": median_or_none(reached),
+             "median_wall_time_s": statistics.median(run["wall_time_s"] for run in runs)}
+    return found if args.arch != CLASSIFICATION else {**found, **misses(recipe, runs, args)}
+
+
+def misses(recipe: str, runs: list, args) -> dict:
+    """Where the classification runs' val misses lie, summed over the seeds."""
     errors = [val_errors(recipe, run["seed"], args) for run in runs]
-    return {"recipe": recipe, "change": RECIPES[recipe][0], "flags": " ".join(RECIPES[recipe][1]),
-            "seeds": [run["seed"] for run in runs], "generalising": sum(run["generalises"] for run in runs),
-            "median_val": statistics.median(run["val"] for run in runs),
-            "min_val": min(run["val"] for run in runs),
-            "reached_100": len(reached), "median_first_100_s": median_or_none(reached),
-            "misses": sum(e["misses"] for e in errors), "misses_one_pixel": sum(e["misses_one_pixel"] for e in errors),
+    return {"misses": sum(e["misses"] for e in errors), "misses_one_pixel": sum(e["misses_one_pixel"] for e in errors),
             "largest_miss_px": max(e["largest_miss_px"] for e in errors),
             "missed_depth_px": median_or_none([d for e in errors for d in e["missed_depth_px"]]),
             "mean_depth_px": errors[0]["mean_depth_px"],
@@ -155,18 +179,23 @@ def median_or_none(values: list):
     return statistics.median(values) if values else None
 
 
-def table(summaries: list, epochs: int) -> str:
-    header = (f"| recipe | flags | seeds | seeds generalising at epoch {epochs} | final val, median (min) | "
-              "seeds ever at 100% | median time to first 100% | val misses: on a neighbouring pixel / all | "
-              "largest miss | median depth of missed targets | mean peak offset per seed |\n"
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+def table(summaries: list, args) -> str:
+    row = experiment(args.arch)
+    header = (f"| recipe | flags | seeds | seeds generalising at epoch {args.epochs} | final val, median (worst) | "
+              "seeds ever generalising | median time to first generalising epoch | median run time |")
     rows = [f"| {s['change']} | `{s['flags'] or '—'}` | {len(s['seeds'])} | {s['generalising']} | "
-            f"{100 * s['median_val']:.1f}% ({100 * s['min_val']:.1f}%) | {s['reached_100']} | "
-            f"{quantity(s['median_first_100_s'], 's')} | "
-            f"{s['misses_one_pixel']} / {s['misses']} | {s['largest_miss_px']:.1f} px | "
-            f"{quantity(s['missed_depth_px'], 'px')} | {', '.join(f'{v:.2f}' for v in s['mean_abs_offset_px'])} px |"
+            f"{formatted(row, s['median_val'])} ({formatted(row, s['worst_val'])}) | {s['ever_generalising']} | "
+            f"{quantity(s['median_first_generalising_s'], 's')} | {quantity(s['median_wall_time_s'], 's')} |"
             for s in summaries]
-    return header + "\n".join(rows) + "\n\n" + TABLE_NOTE.format(depth=summaries[0]["mean_depth_px"])
+    if args.arch != CLASSIFICATION:
+        return "\n".join([header, "|---|---|---:|---:|---:|---:|---:|---:|", *rows]) + "\n"
+    header += (" val misses: on a neighbouring pixel / all | largest miss | median depth of missed targets | "
+               "mean peak offset per seed |")
+    rows = [line + f" {s['misses_one_pixel']} / {s['misses']} | {s['largest_miss_px']:.1f} px | "
+            f"{quantity(s['missed_depth_px'], 'px')} | {', '.join(f'{v:.2f}' for v in s['mean_abs_offset_px'])} px |"
+            for line, s in zip(rows, summaries)]
+    return ("\n".join([header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|", *rows]) + "\n\n"
+            + TABLE_NOTE.format(depth=summaries[0]["mean_depth_px"]))
 
 
 TABLE_NOTE = ("Depth: pixels into the held-out quadrant (min(x, y) − 32; val targets average {depth:.1f}). Peak "
@@ -197,17 +226,26 @@ def main(argv=None):
     args = parse_args(argv)
     if not quadrant_h5(args).exists():
         generator.main(["--out-dir", args.data_dir, "--splits", "quadrant"])
-    out = Path(args.results)
+    saved = Path(args.results) / f"{stem(args)}.json"
     new = [] if args.table_only else [run_one(recipe, seed, args) for recipe in args.recipes for seed in args.seeds]
-    runs = merged(recorded_runs(out / "ablation.json", args.epochs), new)
+    runs = merged(recorded_runs(saved, args.epochs), new)
     if not runs:
-        raise CliError(f"{out / 'ablation.json'} records no runs of {args.epochs} epochs: "
-                       "run ablation.py without --table-only first")
+        raise CliError(f"{saved} records no runs of {args.epochs} epochs: run ablation.py without --table-only first")
     summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
-    write_json(out / "ablation.json", {"epochs": args.epochs, "recipes": summaries,
-                                             "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
-    (out / "ablation.md").write_text(table(summaries, args.epochs))
-    print("\n" + (out / "ablation.md").read_text())
+    write_json(saved, {"arch": args.arch, "epochs": args.epochs, "recipes": summaries,
+                       "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
+    saved.with_suffix(".md").write_text(table(summaries, args) + SEED_LINE.format(lines=seed_lines(runs, args)))
+    print("\n" + saved.with_suffix(".md").read_text())
+
+
+SEED_LINE = "\nEvery seed (final val, run time):\n\n{lines}\n"
+
+
+def seed_lines(runs: dict, args) -> str:
+    row = experiment(args.arch)
+    return "\n".join(f"- {recipe}: " + "; ".join(f"seed {run['seed']} {formatted(row, run['val'])} "
+                                                 f"({run['wall_time_s']:.0f} s)" for run in recipe_runs)
+                     for recipe, recipe_runs in runs.items())
 
 
 if __name__ == "__main__":

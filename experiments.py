@@ -6,6 +6,8 @@ classification row's flags, written here once.
 
 import dataclasses
 
+import archs
+
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
@@ -30,9 +32,9 @@ GENERALISES = {"classification": lambda v: v >= 0.999, "rendering": lambda v: v 
 
 EXPERIMENTS = (
     Experiment("classification", "CoordConv", "coordconv_classification",
-               ("-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001", "-mul", "1"), 6,
+               ("-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001", "-mul", "1"), 3,
                ("-E", "50"), "100% test accuracy on both splits (§4.1)", seeds=3,
-               budget_flags=("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1")),
+               budget_flags=("--init_scale", "0.25", "--lrpolicy", "cosine", "--warmup", "1")),
     Experiment("classification", "Deconv", "deconv_classification",
                ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3"), 30,
                ("-E", "1000", "--lrpolicy", "step", "--lrstepevery", "200", "--lrmaxsteps", "4"),
@@ -58,3 +60,15 @@ EXPERIMENTS = (
 def experiment(arch: str) -> Experiment:
     """The row of `arch`."""
     return next(row for row in EXPERIMENTS if row.arch == arch)
+
+
+def final_value(arch: str, metrics: dict, part: str) -> float:
+    """A run's last-epoch figure of its task's main metric on "train" or "val" (metrics.json's "final")."""
+    values = metrics["final"][part]
+    return values[archs.ARCHS[arch].task.metric_key(values)]
+
+
+def formatted(row: Experiment, value: float) -> str:
+    if row.task == "classification":
+        return f"{100 * value:.1f}%"
+    return f"{value:.3f}" if row.task == "rendering" else f"{value:.2f}"

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import archs  # noqa: E402
 import supervised_training  # noqa: E402
 from data import not_so_clevr as generator  # noqa: E402
-from experiments import EXPERIMENTS, GENERALISES, Experiment  # noqa: E402
+from experiments import EXPERIMENTS, GENERALISES, Experiment, final_value, formatted  # noqa: E402
 from runs import clear_if_stale, write_json  # noqa: E402
 from util import Parser, positive, run_cli  # noqa: E402
 
@@ -51,12 +51,12 @@ class Result:
     runs: tuple
 
     def values(self, part: str) -> list:
-        return [metric_value(self.experiment, run, part) for run in self.runs]
+        return [final_value(self.experiment.arch, run, part) for run in self.runs]
 
     @property
     def median_run(self) -> dict:
         """The run whose final val figure is the median (the lower middle one for an even count)."""
-        ranked = sorted(self.runs, key=lambda run: metric_value(self.experiment, run, "val"))
+        ranked = sorted(self.runs, key=lambda run: final_value(self.experiment.arch, run, "val"))
         return ranked[(len(ranked) - 1) // 2]
 
     @property
@@ -73,8 +73,8 @@ class Result:
 
 
 def seed_json(experiment, run) -> dict:
-    value = metric_value(experiment, run, "val")
-    return {"seed": run["seed"], "train": metric_value(experiment, run, "train"), "val": value,
+    value = final_value(experiment.arch, run, "val")
+    return {"seed": run["seed"], "train": final_value(experiment.arch, run, "train"), "val": value,
             "generalises": bool(GENERALISES[experiment.task](value)),
             "best_val": run["best_val"]["value"], "best_epoch": run["best_val"]["epoch"],
             "wall_time_s": run["wall_time_s"], "output": run["output"]}
@@ -164,17 +164,6 @@ def train_one(experiment, split, seed, args) -> dict:
     return metrics
 
 
-def metric_value(experiment, metrics, part) -> float:
-    values = metrics["final"][part]
-    return values[archs.ARCHS[experiment.arch].task.metric_key(values)]
-
-
-def formatted(experiment, value) -> str:
-    if experiment.task == "classification":
-        return f"{100 * value:.1f}%"
-    return f"{value:.3f}" if experiment.task == "rendering" else f"{value:.2f}"
-
-
 def table(results) -> str:
     header = ("| task | split | model | params | seeds generalising | train (median) | val (median) | "
               "val (min–max) | best val, median (epoch) | paper |\n"
@@ -206,9 +195,9 @@ def table_row(result) -> str:
 def seeds_note(results) -> str:
     """Every seed's figures, so the spread is on record."""
     lines = [f"- {r.experiment.model} {r.experiment.task}, {r.split}: "
-             + "; ".join(f"seed {run['seed']} val {formatted(r.experiment, metric_value(r.experiment, run, 'val'))}"
+             + "; ".join(f"seed {run['seed']} val {formatted(r.experiment, r.values('val')[i])}"
                          f" (best {formatted(r.experiment, run['best_val']['value'])}, epoch "
-                         f"{run['best_val']['epoch']})" for run in r.runs)
+                         f"{run['best_val']['epoch']})" for i, run in enumerate(r.runs))
              for r in results]
     return "\nEvery seed (final val; best val and its epoch):\n\n" + "\n".join(lines) + "\n"
 

@@ -134,6 +134,20 @@ def test_ablation_runs_its_recipes_adds_to_earlier_calls_and_counts_the_misses(t
     assert config["with_r"] and config["lr"] == 0.005 and config["l2"] == 0.001
 
 
+def test_ablation_of_another_arch_keeps_its_own_table_and_bar(tmp_path, tiny_data_dir):
+    ablation.main(["--arch", "coordconv_regressor", "--recipes", "cosine_warmup_2", "--seeds", "4", "--epochs", "3",
+                   "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])
+    saved = json.loads((tmp_path / "ablation_coordconv_regressor.json").read_text())
+    (run,) = saved["runs"]
+    assert saved["arch"] == "coordconv_regressor" and run["generalises"] == (run["val"] <= 0.5)
+    assert "misses" not in saved["recipes"][0] and not (tmp_path / "ablation.json").exists()
+    table = (tmp_path / "ablation_coordconv_regressor.md").read_text()
+    assert f"seed 4 {run['val']:.2f} (" in table
+    run_folder = tmp_path / "ablation_coordconv_regressor" / "cosine_warmup_2_seed4"
+    config = json.loads((run_folder / "config.json").read_text())
+    assert config["arch"] == "coordconv_regressor" and config["warmup"] == 2 and config["lr"] == 0.01
+
+
 def test_peak_offset_finds_the_sub_pixel_vertex_of_a_parabola():
     columns = np.arange(64)
     profiles = np.stack([-(columns - 10.3) ** 2, -(columns - 40.0) ** 2, -(columns - 62.6) ** 2])
