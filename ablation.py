@@ -37,7 +37,7 @@ from runs import clear_if_stale, write_json  # noqa: E402
 from util import CliError, Parser, positive, run_cli  # noqa: E402
 
 ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
-CLASSIFICATION = "coordconv_classification"
+CLASSIFICATION, REGRESSOR = "coordconv_classification", "coordconv_regressor"
 RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "paper": ("the paper's README flags, constant LR", ()),
     "step_lr": ("LR ÷10 after 3 epochs (reproduce.py's earlier budget)", ("--lrpolicy", "step", "--lrstepevery", "3")),
@@ -104,9 +104,34 @@ def run_one(recipe: str, seed: int, args) -> dict:
     row = experiment(args.arch)
     value = final_value(args.arch, metrics, "val")
     print(f"{args.arch}, {recipe}, seed {seed}: final val {formatted(row, value)}, {metrics['wall_time_s']:.0f} s")
-    return {"recipe": recipe, "seed": seed, "val": value, "train": final_value(args.arch, metrics, "train"),
-            "generalises": bool(GENERALISES[row.task](value)), "wall_time_s": metrics["wall_time_s"],
-            **first_generalising_epoch(metrics["history"], args.arch)}
+    found = {"recipe": recipe, "seed": seed, "val": value, "train": final_value(args.arch, metrics, "train"),
+             "generalises": bool(GENERALISES[row.task](value)), "wall_time_s": metrics["wall_time_s"],
+             **first_generalising_epoch(metrics["history"], args.arch)}
+    return found if args.arch != REGRESSOR else {**found, "onehot_wins_at_init": onehot_wins_at_init(argv)}
+
+
+def onehot_wins_at_init(argv: list) -> list:
+    """Per output of the regressor: the share of training images whose map, before the global max pool,
+    peaks within 2 px of the one-hot at initialisation. Only there does the pool pass a gradient to the
+    one-hot's weights; elsewhere the output is the coordinate channels' value at one fixed pixel.
+    """
+    model, images = initial_model(argv)
+    before_pool = keras.Model(model.inputs, model.layers[-2].output).predict(images, batch_size=256, verbose=0)
+    peak = before_pool.reshape(len(images), -1, before_pool.shape[-1]).argmax(axis=1)
+    onehot = images.reshape(len(images), -1).argmax(axis=1)[:, None]
+    width = images.shape[2]
+    near = np.maximum(abs(peak // width - onehot // width), abs(peak % width - onehot % width)) <= 2
+    return near.mean(axis=0).tolist()
+
+
+def initial_model(argv: list):
+    """The model train.py starts from with these flags (same seed, same order of draws), and its train inputs."""
+    args = supervised_training.parse_args(argv)
+    task, loss = supervised_training.validate(args)
+    (inputs, _), _ = supervised_training.load_data(args, task)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(args.seed)
+    return supervised_training.build_model(args, task, loss, steps_per_epoch=1), inputs
 
 
 def first_generalising_epoch(history: list, arch: str) -> dict:
@@ -161,6 +186,8 @@ def summary(recipe: str, runs: list, args) -> dict:
              "worst_val": worst(run["val"] for run in runs),
              "ever_generalising": len(reached), "median_first_generalising_s": median_or_none(reached),
              "median_wall_time_s": statistics.median(run["wall_time_s"] for run in runs)}
+    if args.arch == REGRESSOR:
+        return {**found, "onehot_wins_at_init": [run.get("onehot_wins_at_init") for run in runs]}
     return found if args.arch != CLASSIFICATION else {**found, **misses(recipe, runs, args)}
 
 
@@ -181,21 +208,32 @@ def median_or_none(values: list):
 
 def table(summaries: list, args) -> str:
     row = experiment(args.arch)
-    header = (f"| recipe | flags | seeds | seeds generalising at epoch {args.epochs} | final val, median (worst) | "
-              "seeds ever generalising | median time to first generalising epoch | median run time |")
-    rows = [f"| {s['change']} | `{s['flags'] or '—'}` | {len(s['seeds'])} | {s['generalising']} | "
-            f"{formatted(row, s['median_val'])} ({formatted(row, s['worst_val'])}) | {s['ever_generalising']} | "
-            f"{quantity(s['median_first_generalising_s'], 's')} | {quantity(s['median_wall_time_s'], 's')} |"
+    header = ["recipe", "flags", "seeds", f"seeds generalising at epoch {args.epochs}", "final val, median (worst)",
+              "seeds ever generalising", "median time to first generalising epoch", "median run time"]
+    rows = [[s["change"], f"`{s['flags'] or '—'}`", len(s["seeds"]), s["generalising"],
+             f"{formatted(row, s['median_val'])} ({formatted(row, s['worst_val'])})", s["ever_generalising"],
+             quantity(s["median_first_generalising_s"], "s"), quantity(s["median_wall_time_s"], "s")]
             for s in summaries]
-    if args.arch != CLASSIFICATION:
-        return "\n".join([header, "|---|---|---:|---:|---:|---:|---:|---:|", *rows]) + "\n"
-    header += (" val misses: on a neighbouring pixel / all | largest miss | median depth of missed targets | "
-               "mean peak offset per seed |")
-    rows = [line + f" {s['misses_one_pixel']} / {s['misses']} | {s['largest_miss_px']:.1f} px | "
-            f"{quantity(s['missed_depth_px'], 'px')} | {', '.join(f'{v:.2f}' for v in s['mean_abs_offset_px'])} px |"
-            for line, s in zip(rows, summaries)]
-    return ("\n".join([header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|", *rows]) + "\n\n"
-            + TABLE_NOTE.format(depth=summaries[0]["mean_depth_px"]))
+    note = ""
+    if args.arch == CLASSIFICATION:
+        header += ["val misses: on a neighbouring pixel / all", "largest miss", "median depth of missed targets",
+                   "mean peak offset per seed"]
+        rows = [cells + [f"{s['misses_one_pixel']} / {s['misses']}", f"{s['largest_miss_px']:.1f} px",
+                         quantity(s["missed_depth_px"], "px"),
+                         ", ".join(f"{v:.2f}" for v in s["mean_abs_offset_px"]) + " px"]
+                for cells, s in zip(rows, summaries)]
+        note = "\n" + TABLE_NOTE.format(depth=summaries[0]["mean_depth_px"])
+    elif args.arch == REGRESSOR:
+        header.append("images peaking at the one-hot at init, x / y output, per seed")
+        rows = [cells + [", ".join(shares(pair) for pair in s["onehot_wins_at_init"])]
+                for cells, s in zip(rows, summaries)]
+    alignment = "|---|---|" + "---:|" * (len(header) - 2)
+    lines = [f"| {' | '.join(map(str, cells))} |" for cells in [header, *rows]]
+    return "\n".join([lines[0], alignment, *lines[1:]]) + "\n" + note
+
+
+def shares(pair) -> str:
+    return "—" if pair is None else " / ".join(f"{100 * share:.0f}%" for share in pair)
 
 
 TABLE_NOTE = ("Depth: pixels into the held-out quadrant (min(x, y) − 32; val targets average {depth:.1f}). Peak "

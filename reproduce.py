@@ -95,7 +95,7 @@ def parse_args(argv=None):
     parser.add_argument("--splits", nargs="+", choices=SPLITS, default=SPLITS)
     parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S",
                         help="train every chosen row with these seeds (default: seeds 0, 1, 2 for the "
-                             "CoordConv and regression rows, seed 0 for the deconv rows)")
+                             "CoordConv rows, seed 0 for the baselines)")
     return parser.parse_args(argv)
 
 

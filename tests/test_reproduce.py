@@ -5,12 +5,14 @@ import json
 import re
 import subprocess
 
+import h5py
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import ablation
 import reproduce
+import supervised_training
 from conftest import ROOT
 from util import run_cli
 
@@ -146,6 +148,16 @@ def test_ablation_of_another_arch_keeps_its_own_table_and_bar(tmp_path, tiny_dat
     run_folder = tmp_path / "ablation_coordconv_regressor" / "cosine_warmup_2_seed4"
     config = json.loads((run_folder / "config.json").read_text())
     assert config["arch"] == "coordconv_regressor" and config["warmup"] == 2 and config["lr"] == 0.01
+    assert len(run["onehot_wins_at_init"]) == 2 and all(0 <= share <= 1 for share in run["onehot_wins_at_init"])
+
+
+def test_the_regressor_diagnosis_starts_from_train_py_s_initial_weights(tmp_path, tiny_data_dir):
+    argv = ["--arch", "coordconv_regressor", "--data_h5", str(tiny_data_dir / "rectangle_4_quadrant.h5"),
+            "--seed", "5", "-E", "1", "--snapshot-every", "1", "--quiet", "--output", str(tmp_path / "run")]
+    supervised_training.main(argv)
+    model, inputs = ablation.initial_model(argv)
+    with h5py.File(tmp_path / "run" / "evaluation_0000.h5", "r") as h5:
+        np.testing.assert_allclose(model.predict(inputs, verbose=0), h5["logits_train"][()], rtol=1e-5, atol=1e-6)
 
 
 def test_peak_offset_finds_the_sub_pixel_vertex_of_a_parabola():
