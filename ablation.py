@@ -39,7 +39,7 @@ from util import CliError, Parser, positive, run_cli  # noqa: E402
 ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
 CLASSIFICATION, REGRESSOR = "coordconv_classification", "coordconv_regressor"
 RECIPES = {  # name: (what it changes, its flags on top of the paper's)
-    "paper": ("the paper's README flags, constant LR", ()),
+    "paper": ("the paper's flags, constant LR", ()),
     "step_lr": ("LR ÷10 after 3 epochs (reproduce.py's earlier budget)", ("--lrpolicy", "step", "--lrstepevery", "3")),
     "lr_0.001": ("LR 0.001", ("-L", "0.001")),
     "cosine_warmup": ("1 warm-up epoch, then cosine to 0", ("--lrpolicy", "cosine", "--warmup", "1")),

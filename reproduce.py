@@ -3,6 +3,7 @@
 
     python reproduce.py            # a CPU budget of about 15 minutes
     python reproduce.py --full     # the paper's epochs (hours on a CPU)
+    python reproduce.py --paper-recipe   # the same budget with the paper's flags only
     python reproduce.py --only coordconv_classification --splits quadrant --seeds 21 22 23
 
 For classification, rendering and regression it trains the CoordConv model
@@ -86,6 +87,9 @@ METRIC_LABEL = {"classification": "accuracy", "rendering": "IoU", "regression": 
 def parse_args(argv=None):
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the paper's epochs instead of the CPU budget")
+    parser.add_argument("--paper-recipe", action="store_true",
+                        help="the default budget's epochs with the paper's flags only: no seed-study recipe "
+                             "(smaller initialisation, warm-up, cosine) on the CoordConv rows")
     parser.add_argument("--epochs-scale", type=positive(float), default=1.0,
                         help="multiply the default budget's epochs (e.g. 0.1 for a smoke test)")
     parser.add_argument("--results", default="results", help="output folder")
@@ -111,7 +115,8 @@ def task_or_arch(text: str) -> str:
 
 def train_argv(experiment, split, seed, args) -> list:
     epochs = max(1, round(experiment.epochs * args.epochs_scale))
-    budget = experiment.full_flags if args.full else ("-E", str(epochs), *within(epochs, experiment.budget_flags))
+    recipe = () if args.paper_recipe else within(epochs, experiment.budget_flags)
+    budget = experiment.full_flags if args.full else ("-E", str(epochs), *recipe)
     plotted = split == "quadrant" and experiment.task != "regression"  # the prediction figure reads these
     return ["--arch", experiment.arch, "--data_h5", str(data_path(args, split)), "--seed", str(seed),
             "--quiet", "--output", str(run_dir(args, experiment, split, seed)),

@@ -165,3 +165,12 @@ def test_peak_offset_finds_the_sub_pixel_vertex_of_a_parabola():
     profiles = np.stack([-(columns - 10.3) ** 2, -(columns - 40.0) ** 2, -(columns - 62.6) ** 2])
     offsets = ablation.peak_offset(profiles, np.array([10, 41, 62]))
     np.testing.assert_allclose(offsets, [0.3, -1.0, 0.6], atol=1e-9)
+
+
+@pytest.mark.parametrize("arch", ["coordconv_classification", "coordconv_rendering", "coordconv_regressor"])
+def test_the_recipe_is_the_default_and_the_paper_s_flags_are_one_flag_away(arch):
+    experiment = next(e for e in reproduce.EXPERIMENTS if e.arch == arch)
+    default = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args([]))
+    paper = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args(["--paper-recipe"]))
+    assert "--lrpolicy" in default and "--lrpolicy" not in paper and "--init_scale" not in paper
+    assert default[:len(paper)] == paper and paper[-2:] == ["-E", str(experiment.epochs)]
