@@ -52,7 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--with_r", action="store_true",
                         help="add the radius channel to the CoordConv models' coordinates (the paper's include_r)")
     parser.add_argument("--init_scale", type=positive(float), default=1.0,
-                        help="multiply the he_normal initial weights' standard deviation (not in the paper)")
+                        help="multiply the he_normal initial weights' standard deviation, except in the 3x3 convs "
+                             "that paint the square from a center map (not in the paper)")
     parser.add_argument("--coords_frame", default="unit", choices=("unit", "pixel"),
                         help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
                              "as the paper's code")

@@ -100,6 +100,20 @@ def test_l2_penalty_is_the_papers_l2_times_the_sum_of_squared_kernels():
     np.testing.assert_allclose(supervised_training.regularisation_loss(model), expected, rtol=1e-5)
 
 
+def test_init_scale_shrinks_the_coordinate_layers_but_not_the_square_painter():
+    """The painter's 3x3 convs keep he_normal: the seed study's smaller start is for the coordinate couplings."""
+    def kernels(init_scale):
+        keras.utils.set_random_seed(0)
+        model = model_builders.coordconv_rendering(model_builders.ModelSpec(mul=1, init_scale=init_scale))
+        return [(layer.kernel.shape[0], float(np.std(keras.ops.convert_to_numpy(layer.kernel))))
+                for layer in model.layers if getattr(layer, "kernel", None) is not None]
+
+    ratios = [(size, scaled / full) for (size, full), (_, scaled) in zip(kernels(1.0), kernels(0.25))]
+    assert [size for size, _ in ratios] == [1] * 5 + [3] * 5
+    assert all(ratio == pytest.approx(0.25, rel=1e-3) for size, ratio in ratios if size == 1)
+    assert all(ratio == pytest.approx(1.0) for size, ratio in ratios if size == 3)
+
+
 def test_center_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h5):
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_rendering")
     val = metrics["final"]["val"]
