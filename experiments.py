@@ -41,7 +41,7 @@ EXPERIMENTS = (
                "best test accuracy ~86% on uniform, ~0% on quadrant, train accuracy far higher (§4.1)"),
     Experiment("rendering", "CoordConv", "coordconv_rendering",
                ("-mb", "16", "-L", "0.005", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig", "-interm", "softmax"),
-               4, ("-E", "50"), "high test IoU on both splits (§4.3)", seeds=3,
+               3, ("-E", "50"), "high test IoU on both splits (§4.3)", seeds=3,
                budget_flags=("--init_scale", "0.25", "--lrpolicy", "cosine", "--warmup", "1")),
     Experiment("rendering", "Deconv", "deconv_rendering",
                ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig"), 10,
