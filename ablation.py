@@ -126,12 +126,9 @@ def onehot_wins_at_init(argv: list) -> list:
 
 def initial_model(argv: list):
     """The model train.py starts from with these flags (same seed, same order of draws), and its train inputs."""
-    args = supervised_training.parse_args(argv)
-    task, loss = supervised_training.validate(args)
-    (inputs, _), _ = supervised_training.load_data(args, task)
+    args, task, loss, (inputs, _), _ = supervised_training.prepared(argv)
     keras.backend.clear_session()
-    keras.utils.set_random_seed(args.seed)
-    return supervised_training.build_model(args, task, loss, steps_per_epoch=1), inputs
+    return supervised_training.seeded_model(args, task, loss, steps_per_epoch=1), inputs
 
 
 def first_generalising_epoch(history: list, arch: str) -> dict:

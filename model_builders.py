@@ -103,7 +103,7 @@ def onehot_to_image(x, spec):
     """The paper's 'working' convs that grow a center map into the square.
 
     They see no coordinates, so they keep he_normal whatever --init_scale: scaled
-    down, they sometimes settle on a square short of a row (IoU 0.95 on train and val).
+    down, they sometimes settle on a square a few pixels short (IoU 0.95 on train and val).
     """
     return conv_stack(x, [8 * spec.mul, 8 * spec.mul, 16 * spec.mul, 16 * spec.mul, 1], spec.fs,
                       dataclasses.replace(spec, init_scale=1.0))

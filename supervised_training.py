@@ -165,6 +165,19 @@ def build_model(args, task, loss, steps_per_epoch):
     return model
 
 
+def seeded_model(args, task, loss, steps_per_epoch):
+    """The model a run starts from, seeded just before it is built: the same flags give the same weights."""
+    keras.utils.set_random_seed(args.seed)
+    return build_model(args, task, loss, steps_per_epoch)
+
+
+def prepared(argv):
+    """(args, task, loss, train, val) as main parses, checks and loads them, for studies that build the model."""
+    args = parse_args(argv)
+    task, loss = validate(args)
+    return (args, task, loss, *load_data(args, task))
+
+
 def as_dataset(inputs, targets, batch_size, seed=None):
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if seed is not None:
@@ -354,11 +367,10 @@ def main(argv=None):
     out = output_dir(args)
     out.mkdir(parents=True, exist_ok=True)
 
-    keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
     with strategy.scope():
-        model = build_model(args, task, loss, steps_per_epoch)
+        model = seeded_model(args, task, loss, steps_per_epoch)
     write_config(out, args, loss=loss, task=task.name, params=model.count_params(),
                  replicas=strategy.num_replicas_in_sync)
     log = console(args)

@@ -58,17 +58,14 @@ def through_train_py(arch, data_h5, epochs, folder) -> float:
 
 def parsed_with_data(arch, data_h5, epochs):
     """What supervised_training.main parses and loads, for the runs that bypass it."""
-    args = supervised_training.parse_args(argv_for(arch, data_h5, epochs, "unused"))
-    task, loss = supervised_training.validate(args)
-    return args, task, loss, *supervised_training.load_data(args, task)
+    return supervised_training.prepared(argv_for(arch, data_h5, epochs, "unused"))
 
 
 def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
     """The same model, data and batches through a plain model.fit with no callbacks."""
     args, task, loss, (train_x, train_y), val = parsed_with_data(arch, data_h5, epochs)
-    keras.utils.set_random_seed(args.seed)
     steps = int(np.ceil(len(train_x) / args.minibatch))
-    model = supervised_training.build_model(args, task, loss, steps_per_epoch=steps)
+    model = supervised_training.seeded_model(args, task, loss, steps_per_epoch=steps)
     model.jit_compile = jit_compile  # Keras' "auto" is off on a CPU, on with a GPU
     clock = EpochClock()
     model.fit(supervised_training.as_dataset(train_x, train_y, args.minibatch, seed=args.seed), epochs=epochs,
