@@ -58,6 +58,8 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "init_0.5_cosine_lr_0.002": ("he_normal std ×0.5, cosine from LR 0.002",
                                  ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1", "-L", "0.002")),
     "cosine_warmup_2": ("2 warm-up epochs, then cosine to 0", ("--lrpolicy", "cosine", "--warmup", "2")),
+    "cosine_warmup_2_redraw": ("2 warm-up epochs, cosine to 0, a dead first epoch redrawn (up to 5 times)",
+                               ("--lrpolicy", "cosine", "--warmup", "2", "--redraw_dead", "5")),
     "with_r": ("with the radius channel", ("--with_r",)),
     "pixel_frame": ("raw pixel coordinates as input, as the paper's code", ("--coords_frame", "pixel")),
 }
@@ -116,8 +118,7 @@ def onehot_wins_at_init(argv: list) -> list:
     one-hot's weights; elsewhere the output is the coordinate channels' value at one fixed pixel.
     """
     model, images = initial_model(argv)
-    before_pool = keras.Model(model.inputs, model.layers[-2].output).predict(images, batch_size=256, verbose=0)
-    peak = before_pool.reshape(len(images), -1, before_pool.shape[-1]).argmax(axis=1)
+    peak = supervised_training.pooled_peaks(model, images)
     onehot = images.reshape(len(images), -1).argmax(axis=1)[:, None]
     width = images.shape[2]
     near = np.maximum(abs(peak // width - onehot // width), abs(peak % width - onehot % width)) <= 2

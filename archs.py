@@ -25,6 +25,7 @@ class Arch:
     build: Optional[Callable]  # the builder in model_builders.py or detection.py
     task: Optional[tasks.Task] = None  # train.py: what it learns
     center_map: bool = False  # train.py: it also outputs the center map (-interm, -nosfmx)
+    max_pooled: bool = False  # train.py: its output is a global max over the image (--redraw_dead)
     data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares) or "clevr"
     coords_in_generator: bool = False  # the GAN's generator, the VAE's decoder: the CoordConv one
     coords_in_discriminator: bool = False  # the GAN's discriminator sees coordinates
@@ -41,8 +42,8 @@ def _supervised() -> list:
         "conv_regressor": tasks.REGRESSION, "coordconv_regressor": tasks.REGRESSION,
     }
     with_center_map = ("coordconv_rendering", "deconv_bottleneck")
-    return [Arch(name, "train.py", getattr(model_builders, name), task=task, center_map=name in with_center_map)
-            for name, task in tasks_of.items()]
+    return [Arch(name, "train.py", getattr(model_builders, name), task=task, center_map=name in with_center_map,
+                 max_pooled=name == "coordconv_regressor") for name, task in tasks_of.items()]
 
 
 def _generative() -> list:

@@ -78,7 +78,7 @@ def seed_json(experiment, run) -> dict:
     return {"seed": run["seed"], "train": final_value(experiment.arch, run, "train"), "val": value,
             "generalises": bool(GENERALISES[experiment.task](value)),
             "best_val": run["best_val"]["value"], "best_epoch": run["best_val"]["epoch"],
-            "wall_time_s": run["wall_time_s"], "output": run["output"]}
+            "wall_time_s": run["wall_time_s"], "initialisations_redrawn": len(run["redrawn"]), "output": run["output"]}
 
 
 METRIC_LABEL = {"classification": "accuracy", "rendering": "IoU", "regression": "error (px)"}
@@ -202,9 +202,14 @@ def seeds_note(results) -> str:
     lines = [f"- {r.experiment.model} {r.experiment.task}, {r.split}: "
              + "; ".join(f"seed {run['seed']} val {formatted(r.experiment, r.values('val')[i])}"
                          f" (best {formatted(r.experiment, run['best_val']['value'])}, epoch "
-                         f"{run['best_val']['epoch']})" for i, run in enumerate(r.runs))
+                         f"{run['best_val']['epoch']}{redraws(run)})" for i, run in enumerate(r.runs))
              for r in results]
     return "\nEvery seed (final val; best val and its epoch):\n\n" + "\n".join(lines) + "\n"
+
+
+def redraws(run) -> str:
+    """`--redraw_dead`'s count for a seed's line, when it drew again."""
+    return f", {plural(len(run['redrawn']), 'initialisation')} redrawn" if run["redrawn"] else ""
 
 
 def plot_splits(args, path: Path):

@@ -85,15 +85,17 @@ class ElapsedTime(keras.callbacks.Callback):
     """Adds `time_s`, wall seconds since the run began, to each epoch's logs.
 
     On resume it continues from the last time in history.csv, so "time to the
-    best epoch" stays true across interruptions.
+    best epoch" stays true across interruptions; a fresh run starts from
+    `spent_before`, the seconds already spent on it (train.py's rejected initialisations).
     """
 
-    def __init__(self, history_csv: Path):
+    def __init__(self, history_csv: Path, spent_before: float = 0.0):
         super().__init__()
-        self.history_csv = history_csv
+        self.history_csv, self.spent_before = history_csv, spent_before
 
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter() - previous_elapsed(self.history_csv)
+        history = read_history(self.history_csv)
+        self.start = time.perf_counter() - (elapsed(history) if history else self.spent_before)
 
     def on_epoch_end(self, epoch, logs=None):
         logs["time_s"] = time.perf_counter() - self.start

@@ -11,6 +11,8 @@ resumes from the last finished epoch.
 
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
@@ -57,6 +59,10 @@ def parse_args(argv=None):
     parser.add_argument("--coords_frame", default="unit", choices=("unit", "pixel"),
                         help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
                              "as the paper's code")
+    parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
+                        help="up to K times, start again from a new initialisation when, after the first epoch, "
+                             "an output of the global max pool peaks on one pixel for 95%% of the training images "
+                             "(coordconv_regressor; not in the paper, see the README)")
     parser.add_argument("--skipval", action="store_true",
                         help="no validation during training (the final evaluation still scores val)")
     parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
@@ -87,6 +93,13 @@ def validate(args):
         raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
     if args.skipval and args.lrpolicy == "valstep":
         raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
+    if args.redraw_dead and not arch.max_pooled:
+        pooled = [name for name in archs.names("train.py") if archs.ARCHS[name].max_pooled]
+        raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
+    if args.redraw_dead < 0:
+        raise CliError(f"--redraw_dead {args.redraw_dead} must be at least 0")
+    if args.redraw_dead and args.load and not Path(args.load).is_dir():
+        raise CliError("--redraw_dead draws new initialisations; --load FILE starts from saved weights")
     if args.cpu_devices != 1 and args.strategy != "mirrored":
         raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
@@ -165,10 +178,57 @@ def build_model(args, task, loss, steps_per_epoch):
     return model
 
 
-def seeded_model(args, task, loss, steps_per_epoch):
+def seeded_model(args, task, loss, steps_per_epoch, draw=0):
     """The model a run starts from, seeded just before it is built: the same flags give the same weights."""
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(initialisation_seed(args.seed, draw))
     return build_model(args, task, loss, steps_per_epoch)
+
+
+def initialisation_seed(seed: int, draw: int) -> int:
+    """--redraw_dead's k-th new draw for --seed S is seeded S + 1,000,000 k (draw 0 is S itself)."""
+    return seed + 1_000_000 * draw
+
+
+DEAD_CHECK_IMAGES = 512  # the first train images, enough to tell one pixel from many
+DEAD_SHARE = 0.95  # an output whose peak sits on one pixel for this share of train images passes no one-hot gradient
+
+
+def pooled_peaks(model, images) -> np.ndarray:
+    """(images, outputs): the flat pixel index where each output's map peaks before the global max pool."""
+    before_pool = keras.Model(model.inputs, model.layers[-2].output).predict(images, batch_size=256, verbose=0)
+    return before_pool.reshape(len(images), -1, before_pool.shape[-1]).argmax(axis=1)
+
+
+def dead_outputs(model, images) -> list:
+    """The outputs whose map peaks on the same pixel for DEAD_SHARE of `images`.
+
+    The max pool passes gradient only to the peak, so such an output learns a
+    constant (the mean target) and stays there: the regressor's stuck seeds.
+    """
+    peaks = pooled_peaks(model, images)
+    return [output for output in range(peaks.shape[1])
+            if np.unique(peaks[:, output], return_counts=True)[1].max() >= DEAD_SHARE * len(images)]
+
+
+class DeadOutputError(Exception):
+    """Raised after the first epoch when an output is dead (--redraw_dead): the draw is replaced."""
+
+    def __init__(self, outputs: list):
+        super().__init__(f"dead outputs {outputs}")
+        self.outputs = outputs
+
+
+class DeadOutputCheck(keras.callbacks.Callback):
+    """--redraw_dead: raises DeadOutputError at the end of the first epoch, before the backup saves it."""
+
+    def __init__(self, images):
+        super().__init__()
+        self.images = images
+
+    def on_epoch_end(self, epoch, logs=None):
+        dead = dead_outputs(self.model, self.images) if epoch == 0 else []
+        if dead:
+            raise DeadOutputError(dead)
 
 
 def prepared(argv):
@@ -185,12 +245,13 @@ def as_dataset(inputs, targets, batch_size, seed=None):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def make_callbacks(args, out, steps_per_epoch, train, val, task):
-    callbacks = [
+def make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before=0.0, check_dead=False):
+    check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES])] if check_dead else []
+    callbacks = check + [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
-        ElapsedTime(out / "history.csv"),
+        ElapsedTime(out / "history.csv", spent_before),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
         ImageSummaries(out / "tensorboard" / "images", val[0][:8]),
@@ -338,7 +399,7 @@ def summary_line(task, metrics: dict) -> str:
             f"{metrics['epochs']} epochs, {metrics['wall_time_s']:.1f} s")
 
 
-def write_results(args, task, model, train, val, out: Path) -> dict:
+def write_results(args, task, model, train, val, out: Path, redrawn: list) -> dict:
     """The final snapshot, evaluation_NNNN.h5 and metrics.json of a finished run."""
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
@@ -348,6 +409,7 @@ def write_results(args, task, model, train, val, out: Path) -> dict:
     metrics = {
         "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "seed": args.seed, "output": str(out),
         "params": model.count_params(),
+        "initialisation_seed": initialisation_seed(args.seed, len(redrawn)), "redrawn": redrawn,
         "epochs": len(history), "wall_time_s": elapsed(history),
         "initial": json.loads(initial.read_text()) if initial.exists() else None,
         "final": {"train": final["train"], "val": final["val"]},
@@ -369,8 +431,9 @@ def main(argv=None):
 
     tf.config.experimental.enable_op_determinism()
     steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
+    redrawn = read_redrawn(out)
     with strategy.scope():
-        model = seeded_model(args, task, loss, steps_per_epoch)
+        model = seeded_model(args, task, loss, steps_per_epoch, len(redrawn))
     write_config(out, args, loss=loss, task=task.name, params=model.count_params(),
                  replicas=strategy.num_replicas_in_sync)
     log = console(args)
@@ -379,12 +442,44 @@ def main(argv=None):
 
     if args.verbose:
         model.summary()
-    model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
-              epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),
-              callbacks=make_callbacks(args, out, steps_per_epoch, train, val, task),
-              shuffle=False, verbose=progress_verbosity(args))
+    while not fit(model, args, out, steps_per_epoch, train, val, task, redrawn):
+        log(f"initialisation {initialisation_seed(args.seed, len(redrawn) - 1)}: outputs "
+            f"{redrawn[-1]['dead_outputs']} peak on one pixel after epoch 1; starting again from "
+            f"initialisation {initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
+        keras.backend.clear_session()
+        with strategy.scope():
+            model = seeded_model(args, task, loss, steps_per_epoch, len(redrawn))
 
-    metrics = write_results(args, task, model, train, val, out)
+    metrics = write_results(args, task, model, train, val, out, redrawn)
     log(summary_line(task, metrics))
     return metrics
 
+
+def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:
+    """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
+    after the first epoch, records the draw in `redrawn` and redrawn.json, clears its files and returns False.
+    """
+    started = time.perf_counter()
+    spent_before = sum(draw["seconds"] for draw in redrawn)
+    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before,
+                               len(redrawn) < args.redraw_dead)
+    try:
+        model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
+                  epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),
+                  callbacks=callbacks, shuffle=False, verbose=progress_verbosity(args))
+        return True
+    except DeadOutputError as dead:
+        redrawn.append({"initialisation_seed": initialisation_seed(args.seed, len(redrawn)),
+                        "dead_outputs": dead.outputs, "seconds": time.perf_counter() - started})
+        write_json(out / REDRAWN, {"redrawn": redrawn})  # first, so a resume builds the next draw
+        for path in [out / "tensorboard", *out.glob("evaluation_0000*")]:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return False
+
+
+REDRAWN = "redrawn.json"  # --redraw_dead: the initialisations given up on, so a resume builds the next one
+
+
+def read_redrawn(out: Path) -> list:
+    path = out / REDRAWN
+    return json.loads(path.read_text())["redrawn"] if path.exists() else []

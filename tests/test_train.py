@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import archs
+import CoordConv
 import model_builders
 import supervised_training
 from conftest import TINY, InterruptAfter, documented_counts
@@ -174,6 +175,56 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_h5, monkeypa
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2, 3]
 
 
+def regressor_map_model(onehot_weight: float, field_weights: tuple):
+    """AddCoords then a 1x1 conv to 2 outputs and the global max pool; output c = onehot_weight[c] * one-hot
+    + field_weights[c] * (x + y): a large field weight peaks at a corner whatever the image."""
+    inputs = keras.Input((8, 8, 1))
+    maps = CoordConv.AddCoords2D(8, 8, skiptile=True)(inputs)
+    kernel = np.zeros((1, 1, 3, 2), "float32")
+    kernel[0, 0, 0] = onehot_weight
+    kernel[0, 0, 1] = kernel[0, 0, 2] = field_weights
+    conv = keras.layers.Conv2D(2, 1, use_bias=False)
+    pooled = keras.layers.GlobalMaxPooling2D()(conv(maps))
+    conv.set_weights([kernel])
+    return keras.Model(inputs, pooled)
+
+
+def test_an_output_peaking_at_one_corner_for_every_image_is_dead():
+    images = np.zeros((20, 8, 8, 1), "float32")
+    images[np.arange(20), np.arange(20) % 8, np.arange(20) // 8 + 2] = 1
+    model = regressor_map_model(onehot_weight=5.0, field_weights=(0.1, 10.0))
+    assert supervised_training.dead_outputs(model, images) == [1]
+    assert supervised_training.dead_outputs(regressor_map_model(5.0, (0.1, 0.1)), images) == []
+
+
+def test_a_dead_first_epoch_is_redrawn_and_the_run_goes_on_from_the_new_draw(tmp_path, tiny_h5, monkeypatch):
+    verdicts = iter([[1], []])  # the first draw is dead on y, the second lives
+    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: next(verdicts))
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "2", "--seed", "4",
+                        "--redraw_dead", "3")
+    assert metrics["initialisation_seed"] == 1_000_004 and metrics["epochs"] == 2
+    assert [draw["initialisation_seed"] for draw in metrics["redrawn"]] == [4]
+    assert metrics["redrawn"][0]["dead_outputs"] == [1]
+    assert float(metrics["history"][0]["time_s"]) > metrics["redrawn"][0]["seconds"]  # the redraw's time counts
+    monkeypatch.undo()
+    keras.backend.clear_session()
+    from_the_new_seed = supervised_training.seeded_model(
+        *supervised_training.prepared(["--arch", "coordconv_regressor", "--data_h5", str(tiny_h5),
+                                       "--seed", "1000004", "-mb", "16"])[:3], steps_per_epoch=1)
+    keras.backend.clear_session()
+    redrawn_start = supervised_training.seeded_model(
+        *supervised_training.prepared(["--arch", "coordconv_regressor", "--data_h5", str(tiny_h5),
+                                       "--seed", "4", "-mb", "16"])[:3], steps_per_epoch=1, draw=1)
+    for a, b in zip(from_the_new_seed.get_weights(), redrawn_start.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_last_allowed_draw_trains_on_even_when_dead(tmp_path, tiny_h5, monkeypatch):
+    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: [0])
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "2", "--redraw_dead", "1")
+    assert metrics["initialisation_seed"] == 1_000_000 and len(metrics["redrawn"]) == 1 and metrics["epochs"] == 2
+
+
 @pytest.fixture
 def bad_files(tmp_path, tiny_h5):
     corrupt = tmp_path / "corrupt.h5"
@@ -203,6 +254,10 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--warmup", "5", "-E", "5"], r"--warmup 5 must be at least 0 and fewer than the 5"),
     (["--data_h5", "{tiny}", "--warmup", "1", "--lrpolicy", "step"], r"--warmup works with --lrpolicy constant"),
     (["--data_h5", "{tiny}", "--coords_frame", "cm"], r"argument --coords_frame: invalid choice: 'cm'"),
+    (["--data_h5", "{tiny}", "--redraw_dead", "2"], r"--redraw_dead only applies to coordconv_regressor, not"),
+    (["--data_h5", "{tiny}", "--arch", "coordconv_regressor", "--redraw_dead", "-1"], r"--redraw_dead -1 must be"),
+    (["--data_h5", "{tiny}", "--arch", "coordconv_regressor", "--redraw_dead", "1", "--load", "{tiny}"],
+     r"--load FILE starts from saved weights"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, bad_files, capsys, flags, message):
     flags = [flag.format(**bad_files) for flag in flags]
