@@ -60,7 +60,8 @@ def parse_args(argv=None):
                         help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
                              "as the paper's code")
     parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
-                        help="up to K times, start again from a new initialisation when, after the first epoch, "
+                        help="up to K times, start again from a new initialisation when, after the first of two "
+                             "or more epochs, "
                              "an output of the global max pool peaks on one pixel for 95%% of the training images "
                              "(coordconv_regressor; not in the paper, see the README)")
     parser.add_argument("--skipval", action="store_true",
@@ -458,11 +459,12 @@ def main(argv=None):
 def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:
     """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
     after the first epoch, records the draw in `redrawn` and redrawn.json, clears its files and returns False.
+    A one-epoch run is not checked: the check would come after its only epoch, with none left to save.
     """
     started = time.perf_counter()
     spent_before = sum(draw["seconds"] for draw in redrawn)
     callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before,
-                               len(redrawn) < args.redraw_dead)
+                               len(redrawn) < args.redraw_dead and args.epochs > 1)
     try:
         model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
                   epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),

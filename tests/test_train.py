@@ -219,6 +219,12 @@ def test_a_dead_first_epoch_is_redrawn_and_the_run_goes_on_from_the_new_draw(tmp
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_one_epoch_run_is_not_checked(tmp_path, tiny_h5, monkeypatch):
+    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: [0])
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "--redraw_dead", "3")
+    assert metrics["redrawn"] == [] and metrics["initialisation_seed"] == 0
+
+
 def test_the_last_allowed_draw_trains_on_even_when_dead(tmp_path, tiny_h5, monkeypatch):
     monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: [0])
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "2", "--redraw_dead", "1")
