@@ -61,9 +61,8 @@ def parse_args(argv=None):
                              "as the paper's code")
     parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
                         help="up to K times, start again from a new initialisation when, after the first of two "
-                             "or more epochs, "
-                             "an output of the global max pool peaks on one pixel for 95%% of the training images "
-                             "(coordconv_regressor; not in the paper, see the README)")
+                             "or more epochs, an output of the global max pool peaks on one pixel for 95%% of the "
+                             "training images (coordconv_regressor; not in the paper, see the README)")
     parser.add_argument("--skipval", action="store_true",
                         help="no validation during training (the final evaluation still scores val)")
     parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
@@ -227,8 +226,7 @@ class DeadOutputCheck(keras.callbacks.Callback):
         self.images = images
 
     def on_epoch_end(self, epoch, logs=None):
-        dead = dead_outputs(self.model, self.images) if epoch == 0 else []
-        if dead:
+        if epoch == 0 and (dead := dead_outputs(self.model, self.images)):
             raise DeadOutputError(dead)
 
 
@@ -433,8 +431,13 @@ def main(argv=None):
     tf.config.experimental.enable_op_determinism()
     steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
     redrawn = read_redrawn(out)
-    with strategy.scope():
-        model = seeded_model(args, task, loss, steps_per_epoch, len(redrawn))
+
+    def next_draw():
+        """The model of the draw after those `redrawn` records (the seed's own when none)."""
+        with strategy.scope():
+            return seeded_model(args, task, loss, steps_per_epoch, len(redrawn))
+
+    model = next_draw()
     write_config(out, args, loss=loss, task=task.name, params=model.count_params(),
                  replicas=strategy.num_replicas_in_sync)
     log = console(args)
@@ -444,12 +447,11 @@ def main(argv=None):
     if args.verbose:
         model.summary()
     while not fit(model, args, out, steps_per_epoch, train, val, task, redrawn):
-        log(f"initialisation {initialisation_seed(args.seed, len(redrawn) - 1)}: outputs "
-            f"{redrawn[-1]['dead_outputs']} peak on one pixel after epoch 1; starting again from "
-            f"initialisation {initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
+        log(f"initialisation {redrawn[-1]['initialisation_seed']}: outputs {redrawn[-1]['dead_outputs']} peak "
+            f"on one pixel after epoch 1; starting again from initialisation "
+            f"{initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
         keras.backend.clear_session()
-        with strategy.scope():
-            model = seeded_model(args, task, loss, steps_per_epoch, len(redrawn))
+        model = next_draw()
 
     metrics = write_results(args, task, model, train, val, out, redrawn)
     log(summary_line(task, metrics))
