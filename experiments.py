@@ -21,6 +21,7 @@ class Experiment:
     full_flags: tuple  # the paper's epochs and LR schedule (experiment_logs.sh)
     paper: str  # the paper's figure or claim for this row
     seeds: int = 1  # seeds 0..N-1 unless --seeds names others
+    seconds: int = 60  # one seed's default budget on 2 CPU cores, about: reproduce.py --jobs starts the longest first
     budget_flags: tuple = ()  # the default budget's own recipe (see the README's seed study)
 
 
@@ -33,27 +34,27 @@ GENERALISES = {"classification": lambda v: v >= 0.999, "rendering": lambda v: v 
 EXPERIMENTS = (
     Experiment("classification", "CoordConv", "coordconv_classification",
                ("-mb", "16", "-L", "0.005", "--opt", "adam", "--l2", "0.001", "-mul", "1"), 3,
-               ("-E", "50"), "100% test accuracy on both splits (§4.1)", seeds=3,
+               ("-E", "50"), "100% test accuracy on both splits (§4.1)", seeds=3, seconds=50,
                budget_flags=("--init_scale", "0.25", "--lrpolicy", "cosine", "--warmup", "1")),
     Experiment("classification", "Deconv", "deconv_classification",
                ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3"), 12,
                ("-E", "1000", "--lrpolicy", "step", "--lrstepevery", "200", "--lrmaxsteps", "4"),
-               "best test accuracy ~86% on uniform, ~0% on quadrant, train accuracy far higher (§4.1)"),
+               "best test accuracy ~86% on uniform, ~0% on quadrant, train accuracy far higher (§4.1)", seconds=55),
     Experiment("rendering", "CoordConv", "coordconv_rendering",
                ("-mb", "16", "-L", "0.005", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig", "-interm", "softmax"),
-               3, ("-E", "50"), "high test IoU on both splits (§4.3)", seeds=3,
+               3, ("-E", "50"), "high test IoU on both splits (§4.3)", seeds=3, seconds=95,
                budget_flags=("--init_scale", "0.25", "--lrpolicy", "cosine", "--warmup", "1")),
     Experiment("rendering", "Deconv", "deconv_rendering",
                ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig"), 10,
                ("-E", "1000", "--lrpolicy", "step", "--lrstepevery", "200", "--lrmaxsteps", "4"),
-               "fits train, generalises poorly on quadrant (§4.3)"),
+               "fits train, generalises poorly on quadrant (§4.3)", seconds=42),
     Experiment("regression", "CoordConv", "coordconv_regressor",
                ("-mb", "32", "-L", "0.01", "--opt", "adam", "--l2", "0.00001"), 10,
-               ("-E", "100"), "near-perfect on both splits (§4.2)", seeds=3,
+               ("-E", "100"), "near-perfect on both splits (§4.2)", seeds=3, seconds=80,
                budget_flags=("--lrpolicy", "cosine", "--warmup", "2", "--redraw_dead", "5")),
     Experiment("regression", "Conv", "conv_regressor",
                ("-mb", "32", "-L", "0.001", "--opt", "adam", "--l2", "0.0001", "-mul", "1"), 10,
-               ("-E", "100"), "fails to generalise to the held-out quadrant (§4.2)"),
+               ("-E", "100"), "fails to generalise to the held-out quadrant (§4.2)", seconds=45),
 )
 
 

@@ -5,6 +5,7 @@
     python reproduce.py --full     # the paper's epochs (hours on a CPU)
     python reproduce.py --paper-recipe   # the same budget with the paper's flags only
     python reproduce.py --only coordconv_classification --splits quadrant --seeds 21 22 23
+    python reproduce.py --jobs 1   # one training at a time (the default trains two at once)
 
 For classification, rendering and regression it trains the CoordConv model
 and its convolutional baseline on the uniform and the quadrant split, over
@@ -15,7 +16,9 @@ results/runs/<task>_<split>_<arch>_seed<S>; rerunning resumes them where they st
 """
 
 import argparse
+import concurrent.futures
 import dataclasses
+import multiprocessing
 import statistics
 import os
 import sys
@@ -100,6 +103,9 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S",
                         help="train every chosen row with these seeds (default: seeds 0, 1, 2 for the "
                              "CoordConv rows, seed 0 for the baselines)")
+    parser.add_argument("--jobs", "-j", type=positive(int), default=2,
+                        help="trainings at once, each in a process of its own with TensorFlow's usual threads, "
+                             "the longest first; the figures are the same for any number")
     return parser.parse_args(argv)
 
 
@@ -149,11 +155,36 @@ def run_all(args) -> list:
     chosen = [e for e in EXPERIMENTS if not args.only or e.task in args.only or e.arch in args.only]
     jobs = [(e, split, seed) for split in args.splits for e in chosen for seed in seeds_of(e, args)]
     progress = keras.utils.Progbar(len(jobs), unit_name="run")
+    finished = {}
+    for index, metrics in trained(jobs, args):
+        experiment, _, seed = jobs[index]
+        print("\n" + supervised_training.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")
+        finished[index] = metrics
+        progress.update(len(finished))
     runs = {}
-    for done, (experiment, split, seed) in enumerate(jobs):
-        runs.setdefault((experiment, split), []).append(train_one(experiment, split, seed, args))
-        progress.update(done + 1)
+    for index, (experiment, split, _) in enumerate(jobs):
+        runs.setdefault((experiment, split), []).append(finished[index])
     return [Result(experiment, split, tuple(seed_runs)) for (experiment, split), seed_runs in runs.items()]
+
+
+def trained(jobs, args):
+    """(index, metrics) of each job as it ends: one after the other here, or --jobs at once in worker processes.
+
+    Each worker keeps TensorFlow's thread count, which a run's float rounding
+    depends on, so its figures are those of the same run trained alone.
+    """
+    if args.jobs == 1:
+        for index, job in enumerate(jobs):
+            yield index, train_one(*job, args)
+        return
+    pool = concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        longest_first = sorted(range(len(jobs)), key=lambda index: -jobs[index][0].seconds)
+        futures = {pool.submit(train_one, *jobs[index], args): index for index in longest_first}
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def seeds_of(experiment, args) -> list:
@@ -164,9 +195,7 @@ def train_one(experiment, split, seed, args) -> dict:
     argv = train_argv(experiment, split, seed, args)
     clear_if_stale(run_dir(args, experiment, split, seed), vars(supervised_training.parse_args(argv)))
     keras.backend.clear_session()
-    metrics = supervised_training.main(argv)
-    print("\n" + supervised_training.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")
-    return metrics
+    return supervised_training.main(argv)
 
 
 def table(results) -> str:
@@ -292,7 +321,7 @@ def main(argv=None):
     results = run_all(args)
     out = Path(args.results)
     (out / "table.md").write_text(table(results))
-    write_json(out / "results.json", {"rows": [result.as_json() for result in results]})
+    write_json(out / "results.json", {"jobs": args.jobs, "rows": [result.as_json() for result in results]})
     plot_splits(args, out / "splits.png")
     if any(r.experiment.task == "classification" for r in results):
         plot_accuracy_vs_time(results, args.splits, out / "classification_accuracy_vs_time.png")

@@ -60,9 +60,10 @@ def parse_args(argv=None):
                         help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
                              "as the paper's code")
     parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
-                        help="up to K times, start again from a new initialisation when, after the first of two "
-                             "or more epochs, an output of the global max pool peaks on one pixel for 95%% of the "
-                             "training images (coordconv_regressor; not in the paper, see the README)")
+                        help="up to K times, start again from a new initialisation when, after the first epoch "
+                             "or any other of --warmup (not the last), an output of the global max pool peaks on "
+                             "one pixel for 95%% of the training images (coordconv_regressor; not in the paper, "
+                             "see the README)")
     parser.add_argument("--skipval", action="store_true",
                         help="no validation during training (the final evaluation still scores val)")
     parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
@@ -219,15 +220,20 @@ class DeadOutputError(Exception):
 
 
 class DeadOutputCheck(keras.callbacks.Callback):
-    """--redraw_dead: raises DeadOutputError at the end of the first epoch, before the backup saves it."""
+    """--redraw_dead: raises DeadOutputError at the end of the checked epochs, before the backup saves them."""
 
-    def __init__(self, images):
+    def __init__(self, images, epochs_checked: int):
         super().__init__()
-        self.images = images
+        self.images, self.epochs_checked = images, epochs_checked
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0 and (dead := dead_outputs(self.model, self.images)):
+        if epoch < self.epochs_checked and (dead := dead_outputs(self.model, self.images)):
             raise DeadOutputError(dead)
+
+
+def epochs_checked(args) -> int:
+    """The first epoch and the rest of the warm-up, while the rising LR can still kill an output; never the last."""
+    return min(max(1, args.warmup), args.epochs - 1)
 
 
 def prepared(argv):
@@ -245,7 +251,7 @@ def as_dataset(inputs, targets, batch_size, seed=None):
 
 
 def make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before=0.0, check_dead=False):
-    check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES])] if check_dead else []
+    check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES], epochs_checked(args))] if check_dead else []
     callbacks = check + [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         SnapshotEvaluation(args, out, task, train, val),
@@ -460,11 +466,11 @@ def main(argv=None):
 
 def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:
     """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
-    after the first epoch, records the draw in `redrawn` and redrawn.json, clears its files and returns False.
+    (see epochs_checked), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
     A one-epoch run is not checked: the check would come after its only epoch, with none left to save.
     """
-    started = time.perf_counter()
     spent_before = sum(draw["seconds"] for draw in redrawn)
+    started = time.perf_counter() - max(0.0, previous_elapsed(out / "history.csv") - spent_before)  # a resumed draw
     callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before,
                                len(redrawn) < args.redraw_dead and args.epochs > 1)
     try:
@@ -476,9 +482,16 @@ def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn:
         redrawn.append({"initialisation_seed": initialisation_seed(args.seed, len(redrawn)),
                         "dead_outputs": dead.outputs, "seconds": time.perf_counter() - started})
         write_json(out / REDRAWN, {"redrawn": redrawn})  # first, so a resume builds the next draw
-        for path in [out / "tensorboard", *out.glob("evaluation_0000*")]:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        clear_draw(out, args)
         return False
+
+
+def clear_draw(out: Path, args):
+    """Removes what a rejected draw wrote, its backup first, so the next draw starts afresh."""
+    written = [out / "backup", out / "history.csv", out / "tensorboard", *out.glob("evaluation_*"),
+               *out.glob(f"{args.snapshot_to}_epoch*.keras")]
+    for path in written:
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 REDRAWN = "redrawn.json"  # --redraw_dead: the initialisations given up on, so a resume builds the next one

@@ -88,11 +88,20 @@ def test_reproduce_with_a_tiny_budget_writes_every_row_and_figure(tmp_path, tiny
         assert image.ndim == 3 and min(image.shape[:2]) > 100 and image.std() > 0
 
 
-def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(tmp_path, tiny_data_dir):
-    reproduce.main(["--epochs-scale", "0.01", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir),
-                    "--only", "coordconv_classification", "regression", "--splits", "quadrant",
-                    "--seeds", "21", "22"])
-    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+CHOSEN_RUNS = ["--epochs-scale", "0.01", "--splits", "quadrant", "--seeds", "21", "22"]
+
+
+@pytest.fixture(scope="module")
+def chosen_runs(tiny_data_dir, tmp_path_factory):
+    """Three rows of CHOSEN_RUNS, trained with the default --jobs (2: in worker processes)."""
+    out = tmp_path_factory.mktemp("chosen")
+    reproduce.main([*CHOSEN_RUNS, "--only", "coordconv_classification", "regression",
+                    "--results", str(out), "--data-dir", str(tiny_data_dir)])
+    return out
+
+
+def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(chosen_runs):
+    rows = json.loads((chosen_runs / "results.json").read_text())["rows"]
     assert [(row["arch"], row["split"]) for row in rows] == [
         ("coordconv_classification", "quadrant"), ("coordconv_regressor", "quadrant"), ("conv_regressor", "quadrant")]
     for row in rows:
@@ -101,6 +110,20 @@ def test_seeds_splits_and_only_choose_the_runs_and_results_json_has_every_seed(t
         assert {"train", "val", "best_val", "best_epoch", "wall_time_s"} <= set(row["seeds"][0])
         assert row["median"]["val"] == pytest.approx(sorted(s["val"] for s in row["seeds"])[0] / 2
                                                      + sorted(s["val"] for s in row["seeds"])[1] / 2)
+
+
+def test_worker_processes_give_the_figures_of_one_training_at_a_time(chosen_runs, tiny_data_dir, tmp_path):
+    reproduce.main([*CHOSEN_RUNS, "--only", "coordconv_regressor", "--results", str(tmp_path),
+                    "--data-dir", str(tiny_data_dir), "--jobs", "1"])
+    at_once, one_by_one = (json.loads((out / "results.json").read_text()) for out in (chosen_runs, tmp_path))
+    assert (at_once["jobs"], one_by_one["jobs"]) == (2, 1)
+    assert seed_figures(one_by_one["rows"][0]) == seed_figures(at_once["rows"][1]) != []
+
+
+def seed_figures(row) -> list:
+    """A row's per-seed figures, without what differs between two runs of the same seed (time, folder)."""
+    return [{key: value for key, value in seed.items() if key not in ("wall_time_s", "output")}
+            for seed in row["seeds"]]
 
 
 @pytest.mark.parametrize("flags, message", [

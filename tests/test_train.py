@@ -219,6 +219,16 @@ def test_a_dead_first_epoch_is_redrawn_and_the_run_goes_on_from_the_new_draw(tmp
         np.testing.assert_array_equal(a, b)
 
 
+def test_an_output_dying_in_the_warm_up_is_redrawn_and_its_epochs_are_not_resumed(tmp_path, tiny_h5, monkeypatch):
+    verdicts = [[], [0], [], []]  # draw 0 lives after epoch 1, dies after epoch 2; draw 1 lives; epoch 3 unchecked
+    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: verdicts.pop(0))
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "3", "--warmup", "2",
+                        "--redraw_dead", "2")
+    assert verdicts == [] and metrics["initialisation_seed"] == 1_000_000
+    assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]  # draw 1's three epochs, none of draw 0's
+    assert float(metrics["history"][0]["time_s"]) > metrics["redrawn"][0]["seconds"] > 0
+
+
 def test_a_one_epoch_run_is_not_checked(tmp_path, tiny_h5, monkeypatch):
     monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: [0])
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "--redraw_dead", "3")
