@@ -196,8 +196,11 @@ DEAD_SHARE = 0.95  # an output whose peak sits on one pixel for this share of tr
 
 def pooled_peaks(model, images) -> np.ndarray:
     """(images, outputs): the flat pixel index where each output's map peaks before the global max pool."""
-    before_pool = keras.Model(model.inputs, model.layers[-2].output).predict(images, batch_size=256, verbose=0)
-    return before_pool.reshape(len(images), -1, before_pool.shape[-1]).argmax(axis=1)
+    before_pool = keras.Model(model.inputs, model.layers[-2].output)
+    # called eagerly: a predict() per check would trace a new function each time, and TensorFlow warns of it
+    maps = np.concatenate([keras.ops.convert_to_numpy(before_pool(images[start:start + 256], training=False))
+                           for start in range(0, len(images), 256)])
+    return maps.reshape(len(images), -1, maps.shape[-1]).argmax(axis=1)
 
 
 def dead_outputs(model, images) -> list:
