@@ -196,7 +196,7 @@ DEAD_SHARE = 0.95  # an output whose peak sits on one pixel for this share of tr
 
 def pooled_peaks(model, images) -> np.ndarray:
     """(images, outputs): the flat pixel index where each output's map peaks before the global max pool."""
-    before_pool = keras.Model(model.inputs, model.layers[-2].output)
+    before_pool = keras.Model(model.input, model.layers[-2].output)
     # called eagerly: a predict() per check would trace a new function each time, and TensorFlow warns of it
     maps = np.concatenate([keras.ops.convert_to_numpy(before_pool(images[start:start + 256], training=False))
                            for start in range(0, len(images), 256)])
