@@ -132,6 +132,7 @@ def seed_figures(row) -> list:
     (["--seeds", "1", "two"], r"argument --seeds: invalid int value: 'two'"),
     (["--splits", "diagonal"],
      r"argument --splits: invalid choice: 'diagonal' \(choose from '?uniform'?, '?quadrant'?\)"),
+    (["--jobs", "0"], r"argument --jobs/-j: must be > 0, got 0"),
 ])
 def test_bad_reproduce_flags_are_one_line_and_write_nothing(tmp_path, capsys, flags, message):
     assert run_cli(reproduce.main, [*flags, "--results", str(tmp_path / "out")]) == 2
