@@ -173,11 +173,12 @@ def trained(jobs, args):
     Each worker keeps TensorFlow's thread count, which a run's float rounding
     depends on, so its figures are those of the same run trained alone.
     """
-    if args.jobs == 1:
+    workers = min(args.jobs, len(jobs))
+    if workers == 1:  # a worker process would only add TensorFlow's start-up
         for index, job in enumerate(jobs):
             yield index, train_one(*job, args)
         return
-    pool = concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"))
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         longest_first = sorted(range(len(jobs)), key=lambda index: -jobs[index][0].seconds)
         futures = {pool.submit(train_one, *jobs[index], args): index for index in longest_first}
