@@ -20,8 +20,8 @@ class Experiment:
     epochs: int  # the default CPU budget
     full_flags: tuple  # the paper's epochs and LR schedule (experiment_logs.sh)
     paper: str  # the paper's figure or claim for this row
+    seconds: int  # about one seed's default budget on 2 CPU cores, in s: reproduce.py --jobs starts the longest first
     seeds: int = 1  # seeds 0..N-1 unless --seeds names others
-    seconds: int = 60  # about one seed's default budget on 2 CPU cores, in s: --jobs starts the longest first
     budget_flags: tuple = ()  # the default budget's own recipe (see the README's seed study)
 
 

@@ -98,7 +98,11 @@ class ElapsedTime(keras.callbacks.Callback):
         self.start = time.perf_counter() - (elapsed(history) if history else self.spent_before)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs["time_s"] = time.perf_counter() - self.start
+        logs["time_s"] = self.seconds()
+
+    def seconds(self) -> float:
+        """Wall seconds of the run so far, `spent_before` or the resumed epochs' included."""
+        return time.perf_counter() - self.start
 
 
 def previous_elapsed(history_csv: Path) -> float:

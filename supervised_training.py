@@ -12,7 +12,6 @@ resumes from the last finished epoch.
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
@@ -215,11 +214,11 @@ def dead_outputs(model, images) -> list:
 
 
 class DeadOutputError(Exception):
-    """Raised after the first epoch when an output is dead (--redraw_dead): the draw is replaced."""
+    """Raised after a checked epoch (epochs_checked) when an output is dead (--redraw_dead): the draw is replaced."""
 
-    def __init__(self, outputs: list):
-        super().__init__(f"dead outputs {outputs}")
-        self.outputs = outputs
+    def __init__(self, outputs: list, epoch: int):
+        super().__init__(f"dead outputs {outputs} after epoch {epoch}")
+        self.outputs, self.epoch = outputs, epoch
 
 
 class DeadOutputCheck(keras.callbacks.Callback):
@@ -231,11 +230,14 @@ class DeadOutputCheck(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.epochs_checked and (dead := dead_outputs(self.model, self.images)):
-            raise DeadOutputError(dead)
+            raise DeadOutputError(dead, epoch + 1)
 
 
 def epochs_checked(args) -> int:
-    """The first epoch and the rest of the warm-up, while the rising LR can still kill an output; never the last."""
+    """The first epoch and the rest of the warm-up, while the rising LR can still kill an output.
+
+    Never the last: a check there would leave no epoch to save (a one-epoch run is not checked).
+    """
     return min(max(1, args.warmup), args.epochs - 1)
 
 
@@ -253,13 +255,13 @@ def as_dataset(inputs, targets, batch_size, seed=None):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before=0.0, check_dead=False):
+def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False):
     check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES], epochs_checked(args))] if check_dead else []
     callbacks = check + [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
-        ElapsedTime(out / "history.csv", spent_before),
+        clock,
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
         ImageSummaries(out / "tensorboard" / "images", val[0][:8]),
@@ -457,7 +459,7 @@ def main(argv=None):
         model.summary()
     while not fit(model, args, out, steps_per_epoch, train, val, task, redrawn):
         log(f"initialisation {redrawn[-1]['initialisation_seed']}: outputs {redrawn[-1]['dead_outputs']} peak "
-            f"on one pixel after epoch 1; starting again from initialisation "
+            f"on one pixel after epoch {redrawn[-1]['epoch']}; starting again from initialisation "
             f"{initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
         keras.backend.clear_session()
         model = next_draw()
@@ -470,12 +472,10 @@ def main(argv=None):
 def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:
     """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
     (see epochs_checked), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
-    A one-epoch run is not checked: the check would come after its only epoch, with none left to save.
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
-    started = time.perf_counter() - max(0.0, previous_elapsed(out / "history.csv") - spent_before)  # a resumed draw
-    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, spent_before,
-                               len(redrawn) < args.redraw_dead and args.epochs > 1)
+    clock = ElapsedTime(out / "history.csv", spent_before)
+    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, clock, len(redrawn) < args.redraw_dead)
     try:
         model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
                   epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),
@@ -483,7 +483,7 @@ def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn:
         return True
     except DeadOutputError as dead:
         redrawn.append({"initialisation_seed": initialisation_seed(args.seed, len(redrawn)),
-                        "dead_outputs": dead.outputs, "seconds": time.perf_counter() - started})
+                        "dead_outputs": dead.outputs, "epoch": dead.epoch, "seconds": clock.seconds() - spent_before})
         write_json(out / REDRAWN, {"redrawn": redrawn})  # first, so a resume builds the next draw
         clear_draw(out, args)
         return False

@@ -204,7 +204,7 @@ def test_a_dead_first_epoch_is_redrawn_and_the_run_goes_on_from_the_new_draw(tmp
                         "--redraw_dead", "3")
     assert metrics["initialisation_seed"] == 1_000_004 and metrics["epochs"] == 2
     assert [draw["initialisation_seed"] for draw in metrics["redrawn"]] == [4]
-    assert metrics["redrawn"][0]["dead_outputs"] == [1]
+    assert metrics["redrawn"][0]["dead_outputs"] == [1] and metrics["redrawn"][0]["epoch"] == 1
     assert float(metrics["history"][0]["time_s"]) > metrics["redrawn"][0]["seconds"]  # the redraw's time counts
     monkeypatch.undo()
     keras.backend.clear_session()
@@ -224,7 +224,7 @@ def test_an_output_dying_in_the_warm_up_is_redrawn_and_its_epochs_are_not_resume
     monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: verdicts.pop(0))
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "3", "--warmup", "2",
                         "--redraw_dead", "2")
-    assert verdicts == [] and metrics["initialisation_seed"] == 1_000_000
+    assert verdicts == [] and metrics["initialisation_seed"] == 1_000_000 and metrics["redrawn"][0]["epoch"] == 2
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]  # draw 1's three epochs, none of draw 0's
     assert float(metrics["history"][0]["time_s"]) > metrics["redrawn"][0]["seconds"] > 0
 
