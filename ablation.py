@@ -60,6 +60,11 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
     "cosine_warmup_2": ("2 warm-up epochs, then cosine to 0", ("--lrpolicy", "cosine", "--warmup", "2")),
     "cosine_warmup_2_redraw": ("2 warm-up epochs, cosine to 0, a dead first epoch redrawn (up to 5 times)",
                                ("--lrpolicy", "cosine", "--warmup", "2", "--redraw_dead", "5")),
+    "coords_init_0.1_cosine_warmup_2": ("coordinate weights ×0.1 at the start, 2 warm-up epochs, cosine to 0",
+                                        ("--coords_init_scale", "0.1", "--lrpolicy", "cosine", "--warmup", "2")),
+    "coords_init_0": ("coordinate weights 0 at the start (blind to position)", ("--coords_init_scale", "0")),
+    "coords_init_0_cosine_warmup_2": ("coordinate weights 0 at the start, 2 warm-up epochs, cosine to 0",
+                                      ("--coords_init_scale", "0", "--lrpolicy", "cosine", "--warmup", "2")),
     "with_r": ("with the radius channel", ("--with_r",)),
     "pixel_frame": ("raw pixel coordinates as input, as the paper's code", ("--coords_frame", "pixel")),
 }

@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers
 
 from CoordConv import CoordConv, CoordConv2D
@@ -35,12 +36,42 @@ class ModelSpec:
     with_r: bool = False  # AddCoords' radius channel in the CoordConv models
     init_scale: float = 1.0  # multiplies the standard deviation of he_normal
     coords_frame: str = "unit"  # coordinate inputs scaled to [-1, 1] ("unit") or raw pixels ("pixel")
+    coords_init_scale: float = 1.0  # multiplies a CoordConv layer's initial weights on its coordinate channels
+
+    def coordconv_kwargs(self, with_r: bool) -> dict:
+        """conv_kwargs for a CoordConv layer, its coordinate channels' initial weights times coords_init_scale."""
+        kwargs = self.conv_kwargs()
+        if self.coords_init_scale != 1.0:
+            kwargs["kernel_initializer"] = CoordinateRowsScaled(kwargs["kernel_initializer"], self.coords_init_scale,
+                                                                3 if with_r else 2)
+        return kwargs
 
     def conv_kwargs(self) -> dict:
         # The paper's tf_plus l2reg(l2) is l2 * sum(w²), as Keras' L2: no /2.
         return {"kernel_initializer": keras.initializers.VarianceScaling(2.0 * self.init_scale ** 2, "fan_in",
                                                                          "truncated_normal"),
                 "kernel_regularizer": keras.regularizers.L2(self.l2) if self.l2 else None}
+
+
+@keras.saving.register_keras_serializable(package="coordconv_models")
+class CoordinateRowsScaled(keras.initializers.Initializer):
+    """`base`'s draw, with the kernel rows that read the last `channels` input channels (AddCoords') times `scale`.
+
+    At scale 0 a CoordConv layer starts blind to position, so the data alone
+    decides where its maps peak: the regressor's cure for dead outputs (README).
+    """
+
+    def __init__(self, base, scale: float, channels: int):
+        self.base, self.scale, self.channels = keras.initializers.get(base), scale, channels
+
+    def __call__(self, shape, dtype=None):
+        factors = np.ones((shape[-2], 1), "float32")
+        factors[-self.channels:] = self.scale
+        kernel = self.base(shape, dtype=dtype)
+        return kernel * keras.ops.cast(factors, kernel.dtype)
+
+    def get_config(self):
+        return {"base": keras.initializers.serialize(self.base), "scale": self.scale, "channels": self.channels}
 
 
 def batch_norm():
@@ -90,7 +121,7 @@ def tiled_coordconv(x, width, image_shape, spec, with_r=False):
     channels tiled to every pixel.
     """
     return CoordConv2D(width, 1, coord_shape=image_shape, skiptile=False, with_r=with_r, activation="relu",
-                       **spec.conv_kwargs())(x)
+                       **spec.coordconv_kwargs(with_r))(x)
 
 
 def coordconv_painter(x, spec, mul):
@@ -166,7 +197,7 @@ def upsample_painter(x, spec, coordconv):
         x = layers.UpSampling2D(2)(x)
         if coordconv:
             x = CoordConv(2 ** (i + 1), 2 ** (i + 1), spec.with_r, width, spec.fs, padding="same",
-                          **spec.conv_kwargs())(x)
+                          **spec.coordconv_kwargs(spec.with_r))(x)
         else:
             x = conv(x, width, spec.fs, spec)
         if i < len(widths) - 1:
@@ -189,7 +220,8 @@ def upsample_coordconv_coords(spec):
 def coordconv_regressor(spec):
     """One-hot image -> coordinates: AddCoords, linear convs, global max. 906 params."""
     inputs = image_input(spec)
-    x = CoordConv(spec.x_dim, spec.y_dim, spec.with_r, 8, 1, padding="same", **spec.conv_kwargs())(inputs)
+    x = CoordConv(spec.x_dim, spec.y_dim, spec.with_r, 8, 1, padding="same",
+                  **spec.coordconv_kwargs(spec.with_r))(inputs)
     for kernel_size, width in [(1, 8), (1, 8), (3, 8), (3, 2)]:
         x = conv(x, width, kernel_size, spec)
     return keras.Model(inputs, layers.GlobalMaxPooling2D()(x), name="coordconv_regressor")

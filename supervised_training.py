@@ -58,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument("--coords_frame", default="unit", choices=("unit", "pixel"),
                         help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
                              "as the paper's code")
+    parser.add_argument("--coords_init_scale", type=float, default=1.0,
+                        help="multiply the CoordConv layers' initial weights on their coordinate channels; 0 "
+                             "starts them blind to position (not in the paper; the regressor's recipe, see the README)")
     parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
                         help="up to K times, start again from a new initialisation when, after the first epoch "
                              "or any other of --warmup (not the last), an output of the global max pool peaks on "
@@ -96,6 +99,10 @@ def validate(args):
     if args.redraw_dead and not arch.max_pooled:
         pooled = [name for name in archs.names("train.py") if archs.ARCHS[name].max_pooled]
         raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
+    if args.coords_init_scale != 1.0 and "coordconv" not in args.arch:
+        raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {args.arch} has none")
+    if args.coords_init_scale < 0:
+        raise CliError(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
     if args.redraw_dead < 0:
         raise CliError(f"--redraw_dead {args.redraw_dead} must be at least 0")
     if args.redraw_dead and args.load and not Path(args.load).is_dir():
@@ -163,7 +170,8 @@ def build_model(args, task, loss, steps_per_epoch):
     spec = model_builders.ModelSpec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
                                l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
                                regressor_variant=model_builders.regressor_variant(args.data_h5),
-                               init_scale=args.init_scale, coords_frame=args.coords_frame)
+                               init_scale=args.init_scale, coords_frame=args.coords_frame,
+                               coords_init_scale=args.coords_init_scale)
     model = archs.ARCHS[args.arch].build(spec)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)

@@ -115,6 +115,24 @@ def test_init_scale_shrinks_the_coordinate_layers_but_not_the_square_painter():
     assert all(ratio == pytest.approx(1.0) for size, ratio in ratios if size == 3)
 
 
+def test_coords_init_scale_scales_only_the_rows_that_read_coordinates(tmp_path):
+    """The draw is the default one, the coordinate rows (the last two inputs) times the scale; it survives saving."""
+    def regressor(scale):
+        keras.utils.set_random_seed(3)
+        return model_builders.coordconv_regressor(model_builders.ModelSpec(coords_init_scale=scale))
+
+    def first_kernel(model):
+        return keras.ops.convert_to_numpy(model.layers[1].kernel)[0, 0]  # (onehot + 2 coordinates, 8)
+
+    default, blind, halved = (regressor(scale) for scale in (1.0, 0.0, 0.5))
+    np.testing.assert_array_equal(first_kernel(blind)[0], first_kernel(default)[0])
+    assert not first_kernel(blind)[1:].any() and first_kernel(default)[1:].all()
+    np.testing.assert_allclose(first_kernel(halved)[1:], 0.5 * first_kernel(default)[1:])
+    halved.save(tmp_path / "halved.keras")
+    reloaded = keras.saving.load_model(tmp_path / "halved.keras")
+    assert reloaded.layers[1].kernel_initializer.get_config()["scale"] == 0.5
+
+
 def test_center_map_is_scored_against_the_onehot_without_interm(tmp_path, tiny_h5):
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_rendering")
     val = metrics["final"]["val"]
@@ -270,6 +288,9 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--warmup", "5", "-E", "5"], r"--warmup 5 must be at least 0 and fewer than the 5"),
     (["--data_h5", "{tiny}", "--warmup", "1", "--lrpolicy", "step"], r"--warmup works with --lrpolicy constant"),
     (["--data_h5", "{tiny}", "--coords_frame", "cm"], r"argument --coords_frame: invalid choice: 'cm'"),
+    (["--data_h5", "{tiny}", "--arch", "conv_regressor", "--coords_init_scale", "0"],
+     r"--coords_init_scale scales CoordConv layers' weights; --arch conv_regressor has none"),
+    (["--data_h5", "{tiny}", "--coords_init_scale", "-1"], r"--coords_init_scale -1.0 must be at least 0"),
     (["--data_h5", "{tiny}", "--redraw_dead", "2"], r"--redraw_dead only applies to coordconv_regressor, not"),
     (["--data_h5", "{tiny}", "--arch", "coordconv_regressor", "--redraw_dead", "-1"], r"--redraw_dead -1 must be"),
     (["--data_h5", "{tiny}", "--arch", "coordconv_regressor", "--redraw_dead", "1", "--load", "{tiny}"],
