@@ -29,7 +29,7 @@ class Arch:
     data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares) or "clevr"
     coords_in_generator: bool = False  # the GAN's generator, the VAE's decoder: the CoordConv one
     coords_in_discriminator: bool = False  # the GAN's discriminator sees coordinates
-    coords: bool = False  # train_detection.py: CoordConv where the paper adds it
+    coords: bool = False  # has CoordConv layers (train.py: --coords_init_scale; detection: where the paper adds them)
     missing: Optional[str] = None  # why a name the paper lists has no network
 
 
@@ -43,7 +43,8 @@ def _supervised() -> list:
     }
     with_center_map = ("coordconv_rendering", "deconv_bottleneck")
     return [Arch(name, "train.py", getattr(model_builders, name), task=task, center_map=name in with_center_map,
-                 max_pooled=name == "coordconv_regressor") for name, task in tasks_of.items()]
+                 max_pooled=name == "coordconv_regressor", coords=name.startswith(("coordconv", "upsample_coordconv")))
+            for name, task in tasks_of.items()]
 
 
 def _generative() -> list:

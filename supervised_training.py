@@ -99,7 +99,7 @@ def validate(args):
     if args.redraw_dead and not arch.max_pooled:
         pooled = [name for name in archs.names("train.py") if archs.ARCHS[name].max_pooled]
         raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
-    if args.coords_init_scale != 1.0 and "coordconv" not in args.arch:
+    if args.coords_init_scale != 1.0 and not arch.coords:
         raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {args.arch} has none")
     if args.coords_init_scale < 0:
         raise CliError(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
