@@ -26,6 +26,11 @@ _PACKAGE = "CoordConv"
 _DATA_FORMATS = ("channels_last", "channels_first")
 
 
+def coordinate_channel_count(rank: int, with_r: bool) -> int:
+    """The channels AddCoords appends: one per spatial axis, and the radius when asked."""
+    return rank + int(with_r)
+
+
 def coordinate_grid(spatial_shape: tuple, with_r: bool) -> np.ndarray:
     """The constant grid, shape (*spatial_shape, rank [+1]), float32."""
     axes = [np.linspace(-1.0, 1.0, n, dtype=np.float32) for n in spatial_shape]
@@ -88,7 +93,7 @@ class BaseAddCoords(keras.layers.Layer):
         self.with_r = bool(with_r)
         self.skiptile = bool(skiptile)
         self.data_format = _standardize_data_format(data_format)
-        self.coord_channels = self.rank + int(self.with_r)
+        self.coord_channels = coordinate_channel_count(self.rank, self.with_r)
         self.supports_masking = True
 
     def _validated_spatial_shape(self, spatial_shape):

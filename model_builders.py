@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from CoordConv import CoordConv, CoordConv2D
+from CoordConv import CoordConv, CoordConv2D, coordinate_channel_count
 
 IMAGE_SIZE = 64
 
@@ -43,7 +43,7 @@ class ModelSpec:
         kwargs = self.conv_kwargs()
         if self.coords_init_scale != 1.0:
             kwargs["kernel_initializer"] = CoordinateRowsScaled(kwargs["kernel_initializer"], self.coords_init_scale,
-                                                                3 if with_r else 2)
+                                                                coordinate_channel_count(2, with_r))
         return kwargs
 
     def conv_kwargs(self) -> dict:
