@@ -16,26 +16,25 @@ finished epoch.
 """
 
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import keras  # noqa: E402
-import matplotlib  # noqa: E402
+import keras
+import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import matplotlib.pyplot as plt
+import tensorflow as tf
 
-import archs  # noqa: E402
-import datasets  # noqa: E402
-import detection  # noqa: E402
-from data import field_of_mnist  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
+import archs
+import datasets
+import detection
+from data import field_of_mnist
+from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
                   progress_verbosity, read_history, start_from_snapshot, start_run, write_config,
                   write_json)
-from util import CliError, add_lr_policy_flags, positive, standard_parser  # noqa: E402
+from util import CliError, add_lr_policy_flags, positive, standard_parser
 
 SHOWN = 9  # val images drawn each epoch
 STEPS_PER_CALL = 50

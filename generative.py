@@ -11,13 +11,13 @@ import keras
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
 
-import archs  # noqa: E402
-import gan_metrics  # noqa: E402
-from runs import write_json  # noqa: E402
+import archs
+import gan_metrics
+from runs import write_json
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}

@@ -20,27 +20,26 @@ import concurrent.futures
 import dataclasses
 import multiprocessing
 import statistics
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import h5py  # noqa: E402
-import keras  # noqa: E402
-import matplotlib  # noqa: E402
+import h5py
+import keras
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-import archs  # noqa: E402
-import supervised_training  # noqa: E402
-from data import not_so_clevr as generator  # noqa: E402
-from experiments import EXPERIMENTS, GENERALISES, Experiment, final_value, formatted  # noqa: E402
-from runs import clear_if_stale, write_json  # noqa: E402
-from util import Parser, positive, run_cli  # noqa: E402
+import archs
+import supervised_training
+from data import not_so_clevr as generator
+from experiments import EXPERIMENTS, GENERALISES, Experiment, final_value, formatted
+from runs import clear_if_stale, write_json
+from util import Parser, positive, run_cli
 
 SPLITS = ("uniform", "quadrant")
 ABSTRACT_CLAIM = ("CoordConv \"solves the coordinate transform problem with perfect generalization and 150 "

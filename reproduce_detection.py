@@ -17,25 +17,24 @@ rerun to continue.
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import h5py  # noqa: E402
-import keras  # noqa: E402
-import matplotlib  # noqa: E402
+import h5py
+import keras
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-import detection_training  # noqa: E402
-from data import field_of_mnist as field  # noqa: E402
-from runs import write_json  # noqa: E402
-from util import CliError, positive, run_cli  # noqa: E402
+import detection_training
+from data import field_of_mnist as field
+from runs import write_json
+from util import CliError, positive, run_cli
 
 ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
 FLAGS = "--opt adam -L 0.0005"

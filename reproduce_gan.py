@@ -22,26 +22,25 @@ interrupted study.
 
 import argparse
 import dataclasses
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import keras  # noqa: E402
-import matplotlib  # noqa: E402
+import keras
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-import gan_training  # noqa: E402
-import vae_training  # noqa: E402
-from data import not_so_clevr as generator  # noqa: E402
-from runs import write_json  # noqa: E402
-from util import positive, run_cli  # noqa: E402
+import gan_training
+import vae_training
+from data import not_so_clevr as generator
+from runs import write_json
+from util import positive, run_cli
 
 FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
                   "walk_center_step": "walk: center step (px)", "walk_area_change": "walk: area change",

@@ -8,14 +8,13 @@ A sweep is the folder experiment_logs.sh gave it: <results>/<sweep>_<split>/<run
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-from archs import ARCHS  # noqa: E402
-from util import CliError, Parser, run_cli  # noqa: E402
+from archs import ARCHS
+from util import CliError, Parser, run_cli
 
 CONFIG_COLUMNS = ("arch", "lr", "l2", "channel_mul", "filter_size", "minibatch", "loss", "epochs")
 

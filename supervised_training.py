@@ -14,20 +14,20 @@ import os
 import shutil
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import archs  # noqa: E402
-import datasets  # noqa: E402
-import model_builders  # noqa: E402
-import tasks  # noqa: E402
-from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,  # noqa: E402
+import archs
+import datasets
+import model_builders
+import tasks
+from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,
                   output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
                   write_config, write_json)
-from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser  # noqa: E402
+from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}

@@ -24,24 +24,23 @@ decoder).
 """
 
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no I0000/E0000 lines
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import archs  # noqa: E402
-import datasets  # noqa: E402
-import generative  # noqa: E402
-import model_builders  # noqa: E402
-from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,  # noqa: E402
+import archs
+import datasets
+import generative
+import model_builders
+from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         image_grid, save_networks)
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,  # noqa: E402
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
                   read_history, start_from_snapshot, start_run, write_config, write_json)
-from util import CliError, positive, standard_parser  # noqa: E402
+from util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
 RECONSTRUCTED = 10  # held-out images shown beside their reconstructions

@@ -18,16 +18,15 @@ C channels, the same way.
 
 import argparse
 import importlib.util
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from CoordConv import CoordConv2D  # noqa: E402
-from bench.timing import median_seconds  # noqa: E402
-from util import positive  # noqa: E402
+from CoordConv import CoordConv2D
+from bench.timing import median_seconds
+from util import positive
 
 tf.get_logger().setLevel("ERROR")  # one tf.function per form and shape is the point, not a retracing bug
 TORCH = importlib.util.find_spec("torch") is not None

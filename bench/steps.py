@@ -15,18 +15,17 @@ epochs as bench.train does, keeps the machine's noise out of the ratio.
 """
 
 import argparse
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-import gan_training  # noqa: E402
-import supervised_training  # noqa: E402
-from bench.forms import concatenation_builders  # noqa: E402
-from bench.timing import median_seconds  # noqa: E402
-from util import positive  # noqa: E402
+import gan_training
+import supervised_training
+from bench.forms import concatenation_builders
+from bench.timing import median_seconds
+from util import positive
 
 SUPERVISED = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor", "upsample_coordconv_coords")
 SUPERVISED_DATA = "rectangle_4_uniform.h5"

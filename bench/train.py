@@ -12,20 +12,19 @@ interleaved and the median is reported.
 """
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import supervised_training  # noqa: E402
-from bench.forms import concatenation_builders  # noqa: E402
-from experiments import experiment  # noqa: E402
-from util import positive  # noqa: E402
+import supervised_training
+from bench.forms import concatenation_builders
+from experiments import experiment
+from util import positive
 
 ARCHS = ("coordconv_classification", "deconv_classification")
 # the paper's flags and the seed-robust initialisation, at a constant LR

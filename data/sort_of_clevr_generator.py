@@ -9,8 +9,8 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run by path: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from data.sort_of_clevr import main  # noqa: E402
-from util import run_cli  # noqa: E402
+from data.sort_of_clevr import main
+from util import run_cli
 
 if __name__ == "__main__":
     sys.exit(run_cli(main))

@@ -1,13 +1,12 @@
 """Shared test setup: quiet TensorFlow, the repo root importable, small datasets."""
 
-import os
 import re
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import tf_env  # noqa: E402,F401  quiet, oneDNN: before TensorFlow loads
 
 import h5py  # noqa: E402
 import keras  # noqa: E402

@@ -1,5 +1,6 @@
 """The benchmark scripts run and print their tables (no timing is asserted: machines are noisy)."""
 
+import subprocess
 import sys
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import model_builders
 from bench import data as bench_data
 from bench.forms import concatenation_builders
+from conftest import ROOT
 from CoordConv import CoordConv2D
 
 
@@ -43,3 +45,13 @@ def test_gan_generator_in_the_concatenation_form_computes_the_same_function():
     concatenated.set_weights(split.get_weights())
     z = np.random.default_rng(0).uniform(-1, 1, size=(3, 16)).astype("float32")
     np.testing.assert_allclose(concatenated(z), split(z), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow  # three processes load TensorFlow: about 30 s
+def test_bench_kernels_prints_a_ratio_per_arch(tiny_data_dir):
+    printed = subprocess.run([sys.executable, "-m", "bench.kernels", "--repeats", "1", "--rounds", "1",
+                              "--archs", "coordconv_regressor", "--data-dir", str(tiny_data_dir)],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    header, row = printed.strip().splitlines()
+    assert header.split() == ["arch", "eigen", "ms", "oneDNN", "ms", "speed-up"]
+    assert row.split()[0] == "coordconv_regressor" and row.endswith("x")
