@@ -151,7 +151,8 @@ SLOW_GAN_ARCHS = ("simple_coordconv_in_gd", "clevr_coordconv_in_g", "clevr_gan")
 
 @pytest.mark.parametrize("arch, flags", [
     pytest.param(arch, (), marks=[pytest.mark.slow] if arch in SLOW_GAN_ARCHS else [])
-    for arch in archs.names("train_gan.py")] + [("simple_gan", ("-fm", "-fmalpha", "0.5", "--pairedz"))])
+    for arch in archs.names("train_gan.py")] + [
+    pytest.param("simple_gan", ("-fm", "-fmalpha", "0.5", "--pairedz"), marks=pytest.mark.slow)])  # 15 s
 def test_every_gan_arch_trains_and_writes_its_outputs(tmp_path, clevr_h5, tiny_data_dir, arch, flags):
     data_h5 = data_for(arch, clevr_h5, tiny_data_dir)
     if arch.startswith("clevr"):  # one iteration: the first 16 images are enough

@@ -117,6 +117,7 @@ def test_interrupted_vae_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, mo
     assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
 
 
+@pytest.mark.slow  # 18 s; as the GAN's seed test. train.py's same-seed test stays in the fast run
 def test_same_seed_same_losses(tmp_path, tiny_data_dir):
     runs = [vae_training.main(vae_argv(tmp_path, squares_h5(tiny_data_dir), "--arch", "simple_coordconv_vae",
                                        name=f"run{i}")) for i in range(2)]
