@@ -31,13 +31,20 @@ def output_dir(args, data_h5=None) -> Path:
 
 
 def clear_if_stale(out: Path, wanted: dict):
-    """A run folder trained with other flags (its config.json differs from `wanted`) cannot resume: start again."""
+    """A run folder trained with other flags (its config.json differs from `wanted`), another TensorFlow
+    or Keras, or other CPU kernels cannot resume or stand in a table beside fresh runs: start again."""
     config_path = out / "config.json"
     if not config_path.exists():
         return
     saved = json.loads(config_path.read_text())
-    if any(saved.get(key) != value for key, value in wanted.items()):
+    if any(saved.get(key) != value for key, value in {**wanted, **software()}.items()):
         shutil.rmtree(out)
+
+
+def software() -> dict:
+    """What a run's float rounding depends on beyond its flags: the library versions and the CPU kernels."""
+    return {"tensorflow": tf.__version__, "keras": keras.__version__,
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS")}
 
 
 def start_run(args, data_h5) -> Path:
@@ -122,9 +129,8 @@ def read_history(history_csv: Path) -> list:
 
 
 def write_config(out: Path, args, **extra):
-    """config.json: the parsed flags and the library versions, so the folder alone tells how to rerun it."""
-    write_json(out / "config.json", {**vars(args), "output": str(out), **extra,
-                                     "tensorflow": tf.__version__, "keras": keras.__version__})
+    """config.json: the parsed flags and the software, so the folder alone tells how to rerun it."""
+    write_json(out / "config.json", {**vars(args), "output": str(out), **extra, **software()})
 
 
 def write_json(path: Path, content: dict):

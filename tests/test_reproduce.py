@@ -12,6 +12,7 @@ import pytest
 
 import ablation
 import reproduce
+import runs
 import supervised_training
 from conftest import ROOT
 from util import run_cli
@@ -198,3 +199,17 @@ def test_the_recipe_is_the_default_and_the_paper_s_flags_are_one_flag_away(arch)
     paper = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args(["--paper-recipe"]))
     assert "--lrpolicy" in default and "--lrpolicy" not in paper and "--init_scale" not in paper
     assert default[:len(paper)] == paper and paper[-2:] == ["-E", str(experiment.epochs)]
+
+
+@pytest.mark.parametrize("change", ["none", "flags", "kernels"])
+def test_a_run_folder_is_kept_only_for_the_same_flags_and_software(tmp_path, monkeypatch, change):
+    """reproduce.py and ablation.py resume a folder or reuse its figures only if they would come out the same."""
+    out = tmp_path / "run"
+    args = supervised_training.parse_args(["--arch", "coordconv_classification", "--output", str(out)])
+    out.mkdir()
+    runs.write_config(out, args)
+    wanted = {**vars(args), "lr": args.lr * (2 if change == "flags" else 1)}
+    if change == "kernels":
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    runs.clear_if_stale(out, wanted)
+    assert out.exists() == (change == "none")
