@@ -3,7 +3,7 @@
 - TF_CPP_MIN_LOG_LEVEL=3: no I0000/E0000 lines on the console.
 - TF_ENABLE_ONEDNN_OPTS=1: TensorFlow turns oneDNN on by default only on CPUs
   with AVX-512-class features. Without it, an AVX2 CPU runs the small 3x3 convs
-  of the painters on Eigen at half the speed (`bench/steps.py`), and the same
+  of the painters on Eigen at half the speed (`bench/kernels.py`), and the same
   seed gives slightly different figures on Intel and AMD machines.
 
 Both are defaults: a value already in the environment wins (TF_ENABLE_ONEDNN_OPTS=0
