@@ -31,7 +31,7 @@ import archs
 import datasets
 import detection
 from data import field_of_mnist
-from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
+from runs import (ElapsedTime, EpochTensorBoard, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
                   progress_verbosity, read_history, start_from_snapshot, start_run, write_config,
                   write_json)
 from util import CliError, add_lr_policy_flags, positive, standard_parser
@@ -148,7 +148,7 @@ def make_callbacks(args, out: Path, val) -> list:
         EpochEvaluation(out, val, not args.quiet),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+        EpochTensorBoard(out / "tensorboard"),
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetwork(out, args.snapshot_to, args.snapshot_every))

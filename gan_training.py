@@ -33,8 +33,8 @@ import archs
 import datasets
 import generative
 import model_builders
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
-                  read_history, start_from_snapshot, start_run, write_config, write_json)
+from runs import (ElapsedTime, EpochTensorBoard, TrackedSteps, console, elapsed, optimizer_from_flags,
+                  progress_verbosity, read_history, start_from_snapshot, start_run, write_config, write_json)
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         save_networks, statistics_kept)
 from util import CliError, positive, standard_parser
@@ -221,7 +221,7 @@ def make_callbacks(args, out: Path, data_report: dict) -> list:
         GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+        EpochTensorBoard(out / "tensorboard"),
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetworks(out, args.snapshot_to, args.snapshot_every))

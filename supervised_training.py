@@ -24,7 +24,7 @@ import archs
 import datasets
 import model_builders
 import tasks
-from runs import (ElapsedTime, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,
+from runs import (ElapsedTime, EpochTensorBoard, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,
                   output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
                   write_config, write_json)
 from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
@@ -271,7 +271,7 @@ def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedT
         RegularisationLoss(),
         clock,
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+        EpochTensorBoard(out / "tensorboard"),
         ImageSummaries(out / "tensorboard" / "images", val[0][:8]),
     ]
     if args.snapshot_every > 0:

@@ -38,8 +38,8 @@ import generative
 import model_builders
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         image_grid, save_networks)
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
-                  read_history, start_from_snapshot, start_run, write_config, write_json)
+from runs import (ElapsedTime, EpochTensorBoard, TrackedSteps, console, elapsed, optimizer_from_flags,
+                  progress_verbosity, read_history, start_from_snapshot, start_run, write_config, write_json)
 from util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
@@ -183,7 +183,7 @@ def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> 
         VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+        EpochTensorBoard(out / "tensorboard"),
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetworks(out, args.snapshot_to, args.snapshot_every))

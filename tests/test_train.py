@@ -15,6 +15,7 @@ import pytest
 import archs
 import CoordConv
 import model_builders
+import runs
 import supervised_training
 from conftest import TINY, InterruptAfter, documented_counts
 from data import not_so_clevr as generator
@@ -62,6 +63,33 @@ def test_every_arch_trains_one_epoch_through_main(tmp_path, tiny_h5, arch, flags
     assert "reg_loss" in metrics["history"][0] and metrics["initial"]["val"]["loss"] > 0
     loaded = keras.saving.load_model(out / "net_final.keras")
     assert loaded.count_params() == metrics["params"]
+
+
+class CountingSummaries:
+    """tf.summary, recording the name of every scalar asked for."""
+
+    def __init__(self):
+        import tensorflow as tf
+
+        self.summary, self.scalars = tf.summary, []
+
+    def __getattr__(self, name):
+        return getattr(self.summary, name)
+
+    def scalar(self, name, *args, **kwargs):
+        self.scalars.append(name)
+        return self.summary.scalar(name, *args, **kwargs)
+
+
+def test_tensorboard_writes_once_an_epoch_however_many_batches(tmp_path, tiny_h5, monkeypatch):
+    summaries = CountingSummaries()
+    monkeypatch.setattr(runs.EpochTensorBoard, "summary", property(lambda self: summaries))
+    for minibatch in ("16", "4"):  # 2 and 8 batches an epoch
+        run_train(tmp_path, tiny_h5, "--arch", "coordconv_classification", "-E", "2", "-mb", minibatch,
+                  name=f"mb{minibatch}")
+    names = summaries.scalars
+    assert names[:len(names) // 2] == names[len(names) // 2:] and "epoch_loss" in names
+    assert not any(name.startswith("batch_") for name in names)
 
 
 @pytest.mark.parametrize("arch, arrays", [
