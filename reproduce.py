@@ -133,7 +133,7 @@ def within(epochs: int, flags: tuple) -> tuple:
     if "--warmup" not in flags:
         return flags
     at = flags.index("--warmup") + 1
-    return (*flags[:at], str(min(int(flags[at]), epochs - 1)), *flags[at + 1:])
+    return (*flags[:at], f"{min(float(flags[at]), epochs - 1):g}", *flags[at + 1:])
 
 
 def data_path(args, split) -> Path:

@@ -40,8 +40,9 @@ def parse_args(argv=None):
     parser.add_argument("--x_dim", type=positive(int), default=64, help="image height (first spatial axis)")
     parser.add_argument("--y_dim", type=positive(int), default=64, help="image width (second spatial axis)")
     add_lr_policy_flags(parser, LR_POLICIES)
-    parser.add_argument("--warmup", type=int, default=0,
-                        help="epochs of linear LR warm-up from 0 before the policy applies (not in the paper)")
+    parser.add_argument("--warmup", type=float, default=0,
+                        help="epochs (a fraction allowed) of linear LR warm-up from 0 before the policy applies "
+                             "(not in the paper)")
     parser.add_argument("--filter_size", "-fs", type=positive(int), default=3)
     parser.add_argument("--channel_mul", "-mul", type=positive(int), default=2, help="width multiplier")
     parser.add_argument("--use_mse_loss", "-mse", action="store_true")
@@ -91,7 +92,7 @@ def validate(args):
         raise CliError(f"{' and '.join(center_flags)} only apply to {' and '.join(with_map)}, "
                        f"not --arch {args.arch}")
     if args.warmup < 0 or args.warmup >= args.epochs:
-        raise CliError(f"--warmup {args.warmup} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
+        raise CliError(f"--warmup {args.warmup:g} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
     if args.warmup and args.lrpolicy not in ("constant", "cosine"):
         raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
     if args.skipval and args.lrpolicy == "valstep":
@@ -159,7 +160,7 @@ def learning_rate(args, steps_per_epoch: int):
     """--lr, or a per-step schedule: linear warm-up over --warmup epochs, then constant or cosine to 0."""
     if args.lrpolicy != "cosine" and not args.warmup:
         return args.lr
-    warmup_steps = args.warmup * steps_per_epoch
+    warmup_steps = round(args.warmup * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if args.warmup else args.lr, warmup_target=args.lr if args.warmup else None,
         warmup_steps=warmup_steps, decay_steps=args.epochs * steps_per_epoch - warmup_steps,

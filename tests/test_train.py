@@ -189,6 +189,11 @@ def test_warmup_and_cosine_schedule_per_step():
     schedule = supervised_training.learning_rate(args, steps_per_epoch=10)
     rates = [float(schedule(step)) for step in (0, 5, 10, 25, 40)]
     np.testing.assert_allclose(rates, [0.0, 0.005, 0.01, 0.005, 0.0], atol=1e-7)
+    half_epoch = supervised_training.parse_args(["--arch", "coordconv_rendering", "-L", "0.01", "-E", "2",
+                                                 "--warmup", "0.5", "--lrpolicy", "cosine"])
+    schedule = supervised_training.learning_rate(half_epoch, steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in (0, 5, 20)]
+    np.testing.assert_allclose(rates, [0.0, 0.01, 0.0], atol=1e-7)
     constant_args = supervised_training.parse_args(["--arch", "coordconv_classification", "-L", "0.01"])
     constant = supervised_training.learning_rate(constant_args, 10)
     assert constant == 0.01
