@@ -73,6 +73,7 @@ def parse_args(argv=None):
                         help="shuffle the training set each epoch (the default)")
     parser.add_argument("--noshuffletrain", "--nst", dest="shuffletrain", action="store_false",
                         help="train in the file's order")
+    parser.set_defaults(shuffletrain=True)  # the paper's default; a shared dest otherwise takes the first flag's
     parser.add_argument("--evaluation_h5", default="all", choices=tuple(EVALUATION_PARTS),
                         help="which sets the evaluation_NNNN.h5 files hold (outputs on every example: "
                              "about 50 MB per 1,000 examples for the image archs); none: only their metrics")

@@ -183,6 +183,13 @@ def test_skipval_trains_without_validation_and_still_scores_val(tmp_path, tiny_h
     assert metrics["best_val"] is None and metrics["initial"] is None and "eucl_dist" in metrics["final"]["val"]
 
 
+def test_training_is_shuffled_unless_told_not_to_as_in_the_paper():
+    def shuffled(*flags):
+        return supervised_training.parse_args(["--arch", "coordconv_classification", *flags]).shuffletrain
+
+    assert shuffled() and shuffled("--st") and not shuffled("--nst") and not shuffled("--noshuffletrain")
+
+
 def test_warmup_and_cosine_schedule_per_step():
     args = supervised_training.parse_args(["--arch", "coordconv_classification", "-L", "0.01", "-E", "4",
                                            "--warmup", "1", "--lrpolicy", "cosine"])
