@@ -54,6 +54,8 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
                                 ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1", "--l2", "0.01")),
     "init_0.25_cosine": ("he_normal std ×0.25, 1 warm-up epoch, cosine to 0",
                          ("--init_scale", "0.25", "--lrpolicy", "cosine", "--warmup", "1")),
+    "init_0.25_center_l2": ("he_normal std ×0.25, the paper's constant LR, weight decay 0.001 on the "
+                            "centre-map layers only (rendering)", ("--init_scale", "0.25", "--center_l2", "0.001")),
     "init_0.5_cosine_lr_0.002": ("he_normal std ×0.5, cosine from LR 0.002",
                                  ("--init_scale", "0.5", "--lrpolicy", "cosine", "--warmup", "1", "-L", "0.002")),
     "cosine_warmup_2": ("2 warm-up epochs, then cosine to 0", ("--lrpolicy", "cosine", "--warmup", "2")),

@@ -37,6 +37,7 @@ class ModelSpec:
     init_scale: float = 1.0  # multiplies the standard deviation of he_normal
     coords_frame: str = "unit"  # coordinate inputs scaled to [-1, 1] ("unit") or raw pixels ("pixel")
     coords_init_scale: float = 1.0  # multiplies a CoordConv layer's initial weights on its coordinate channels
+    center_l2: float | None = None  # the L2 of the layers that compute a center map, when not l2 (--center_l2)
 
     def coordconv_kwargs(self, with_r: bool) -> dict:
         """conv_kwargs for a CoordConv layer, its coordinate channels' initial weights times coords_init_scale."""
@@ -146,6 +147,11 @@ def sharpen(center_logits, spec):
     return layers.Reshape((spec.x_dim, spec.y_dim, 1))(layers.Softmax()(flat))
 
 
+def center_spec(spec):
+    """The spec of the layers before the center map: their own L2 where --center_l2 gives one."""
+    return spec if spec.center_l2 is None else dataclasses.replace(spec, l2=spec.center_l2)
+
+
 def center_then_image(name, inputs, center_logits, spec):
     """Renders the square from a center map; also outputs the map, scored always and trained with -interm."""
     center_map = center_logits if spec.no_softmax else sharpen(center_logits, spec)
@@ -175,13 +181,13 @@ def deconv_rendering(spec):
 def coordconv_rendering(spec):
     """CoordConv painter, softmax sharpening, then 3x3 convs. 11,850 params."""
     inputs, x = coords_input(spec)
-    return center_then_image("coordconv_rendering", inputs, coordconv_painter(x, spec, 1), spec)
+    return center_then_image("coordconv_rendering", inputs, coordconv_painter(x, center_spec(spec), 1), spec)
 
 
 def deconv_bottleneck(spec):
     """Deconv painter squeezed to one center channel, then 3x3 convs. 108,394 params."""
     inputs, x = coords_input(spec)
-    return center_then_image("deconv_bottleneck", inputs, deconv_painter(x, spec), spec)
+    return center_then_image("deconv_bottleneck", inputs, deconv_painter(x, center_spec(spec)), spec)
 
 
 def conv_onehot_image(spec):

@@ -91,7 +91,8 @@ def parse_args(argv=None):
     parser.add_argument("--full", action="store_true", help="the paper's epochs instead of the CPU budget")
     parser.add_argument("--paper-recipe", action="store_true",
                         help="the default budget's epochs with the paper's flags only: no seed-study recipe "
-                             "(smaller initialisation, warm-up, cosine) on the CoordConv rows")
+                             "(smaller initialisation, LR schedule, the centre map's weight decay) on the CoordConv "
+                             "rows")
     parser.add_argument("--epochs-scale", type=positive(float), default=1.0,
                         help="multiply the default budget's epochs (e.g. 0.1 for a smoke test)")
     parser.add_argument("--results", default="results", help="output folder")
@@ -129,11 +130,9 @@ def train_argv(experiment, split, seed, args) -> list:
 
 
 def within(epochs: int, flags: tuple) -> tuple:
-    """The budget's flags, with a warm-up shortened to leave at least one epoch after it (--epochs-scale)."""
-    if "--warmup" not in flags:
-        return flags
-    at = flags.index("--warmup") + 1
-    return (*flags[:at], f"{min(float(flags[at]), epochs - 1):g}", *flags[at + 1:])
+    """The budget's flags, a warm-up or hold shortened to leave at least one epoch after it (--epochs-scale)."""
+    return tuple(f"{min(float(value), epochs - 1):g}" if flag in ("--warmup", "--hold") else value
+                 for flag, value in zip(("",) + flags, flags))
 
 
 def data_path(args, split) -> Path:

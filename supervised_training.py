@@ -43,12 +43,19 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=0,
                         help="epochs (a fraction allowed) of linear LR warm-up from 0 before the policy applies "
                              "(not in the paper)")
+    parser.add_argument("--hold", type=float, default=0,
+                        help="epochs (a fraction allowed) at --lr before --lrpolicy cosine starts its decay, in "
+                             "place of a warm-up (not in the paper)")
     parser.add_argument("--filter_size", "-fs", type=positive(int), default=3)
     parser.add_argument("--channel_mul", "-mul", type=positive(int), default=2, help="width multiplier")
     parser.add_argument("--use_mse_loss", "-mse", action="store_true")
     parser.add_argument("--use_sigm_loss", "-sig", action="store_true")
     parser.add_argument("--interm_loss", "-interm", default=None, choices=tuple(tasks.INTERM_LOSSES),
                         help="also train the center map of coordconv_rendering/deconv_bottleneck")
+    parser.add_argument("--center_l2", type=float, default=None, metavar="L2",
+                        help="L2 of the layers that compute the center map, in place of --l2 there; the 3x3 "
+                             "convs that paint the square keep --l2 (coordconv_rendering/deconv_bottleneck; not in "
+                             "the paper, see the README)")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
                         help="drop the softmax sharpening of the center map")
     parser.add_argument("--with_r", action="store_true",
@@ -87,7 +94,8 @@ def parse_args(argv=None):
 def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
     arch = archs.lookup(args.arch, "train.py")
-    center_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax)) if on]
+    center_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax),
+                                          ("--center_l2", args.center_l2 is not None)) if on]
     if center_flags and not arch.center_map:
         with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].center_map]
         raise CliError(f"{' and '.join(center_flags)} only apply to {' and '.join(with_map)}, "
@@ -96,6 +104,10 @@ def validate(args):
         raise CliError(f"--warmup {args.warmup:g} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
     if args.warmup and args.lrpolicy not in ("constant", "cosine"):
         raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
+    if args.hold and (args.lrpolicy != "cosine" or args.warmup):
+        raise CliError("--hold delays the cosine decay: it needs --lrpolicy cosine and no --warmup")
+    if args.hold < 0 or args.hold >= args.epochs:
+        raise CliError(f"--hold {args.hold:g} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
     if args.skipval and args.lrpolicy == "valstep":
         raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
     if args.redraw_dead and not arch.max_pooled:
@@ -103,6 +115,8 @@ def validate(args):
         raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
     if args.coords_init_scale != 1.0 and not arch.coords:
         raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {args.arch} has none")
+    if args.center_l2 is not None and args.center_l2 < 0:
+        raise CliError(f"--center_l2 {args.center_l2:g} must be at least 0")
     if args.coords_init_scale < 0:
         raise CliError(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
     if args.redraw_dead < 0:
@@ -158,13 +172,15 @@ def load_data(args, task):
 
 
 def learning_rate(args, steps_per_epoch: int):
-    """--lr, or a per-step schedule: linear warm-up over --warmup epochs, then constant or cosine to 0."""
+    """--lr, or a per-step schedule: a linear warm-up from 0 over --warmup epochs (or --hold epochs at --lr),
+    then constant or cosine to 0. A hold is Keras' warm-up from --lr to --lr."""
     if args.lrpolicy != "cosine" and not args.warmup:
         return args.lr
-    warmup_steps = round(args.warmup * steps_per_epoch)
+    flat_steps = round((args.warmup or args.hold) * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if args.warmup else args.lr, warmup_target=args.lr if args.warmup else None,
-        warmup_steps=warmup_steps, decay_steps=args.epochs * steps_per_epoch - warmup_steps,
+        initial_learning_rate=0.0 if args.warmup else args.lr,
+        warmup_target=args.lr if args.warmup or args.hold else None,
+        warmup_steps=flat_steps, decay_steps=args.epochs * steps_per_epoch - flat_steps,
         alpha=0.0 if args.lrpolicy == "cosine" else 1.0)
 
 
@@ -173,7 +189,7 @@ def build_model(args, task, loss, steps_per_epoch):
                                l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
                                regressor_variant=model_builders.regressor_variant(args.data_h5),
                                init_scale=args.init_scale, coords_frame=args.coords_frame,
-                               coords_init_scale=args.coords_init_scale)
+                               coords_init_scale=args.coords_init_scale, center_l2=args.center_l2)
     model = archs.ARCHS[args.arch].build(spec)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)

@@ -197,8 +197,9 @@ def test_the_recipe_is_the_default_and_the_paper_s_flags_are_one_flag_away(arch)
     experiment = next(e for e in reproduce.EXPERIMENTS if e.arch == arch)
     default = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args([]))
     paper = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args(["--paper-recipe"]))
-    assert "--lrpolicy" in default and "--lrpolicy" not in paper and "--init_scale" not in paper
-    assert default[:len(paper)] == paper and paper[-2:] == ["-E", str(experiment.epochs)]
+    assert experiment.budget_flags and default == paper + list(experiment.budget_flags)
+    assert "--init_scale" not in paper and "--coords_init_scale" not in paper and "--center_l2" not in paper
+    assert paper[-2:] == ["-E", str(experiment.epochs)]
 
 
 @pytest.mark.parametrize("change", ["none", "flags", "kernels"])
@@ -213,3 +214,10 @@ def test_a_run_folder_is_kept_only_for_the_same_flags_and_software(tmp_path, mon
         monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     runs.clear_if_stale(out, wanted)
     assert out.exists() == (change == "none")
+
+
+def test_a_shorter_budget_shortens_the_warm_up_and_the_hold_to_leave_an_epoch():
+    recipe = ("--init_scale", "0.25", "--warmup", "2", "--hold", "1", "--l2", "1")
+    assert reproduce.within(4, recipe) == recipe
+    assert reproduce.within(2, recipe) == ("--init_scale", "0.25", "--warmup", "1", "--hold", "1", "--l2", "1")
+    assert reproduce.within(1, recipe) == ("--init_scale", "0.25", "--warmup", "0", "--hold", "0", "--l2", "1")

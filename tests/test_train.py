@@ -129,6 +129,16 @@ def test_l2_penalty_is_the_papers_l2_times_the_sum_of_squared_kernels():
     np.testing.assert_allclose(supervised_training.regularisation_loss(model), expected, rtol=1e-5)
 
 
+def test_center_l2_decays_the_center_map_layers_and_l2_the_square_painter():
+    model = model_builders.coordconv_rendering(model_builders.ModelSpec(mul=1, l2=0.002, center_l2=0.01))
+    kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
+    squares = [float(np.sum(np.square(keras.ops.convert_to_numpy(k)))) for k in kernels]
+    center = [size == 1 for size in (k.shape[0] for k in kernels)]  # the 1x1 CoordConv stack; 3x3 paints
+    assert center == [True] * 5 + [False] * 5
+    expected = sum((0.01 if c else 0.002) * sq for c, sq in zip(center, squares))
+    np.testing.assert_allclose(supervised_training.regularisation_loss(model), expected, rtol=1e-5)
+
+
 def test_init_scale_shrinks_the_coordinate_layers_but_not_the_square_painter():
     """The painter's 3x3 convs keep he_normal: the seed study's smaller start is for the coordinate couplings."""
     def kernels(init_scale):
@@ -201,6 +211,11 @@ def test_warmup_and_cosine_schedule_per_step():
     schedule = supervised_training.learning_rate(half_epoch, steps_per_epoch=10)
     rates = [float(schedule(step)) for step in (0, 5, 20)]
     np.testing.assert_allclose(rates, [0.0, 0.01, 0.0], atol=1e-7)
+    held = supervised_training.parse_args(["--arch", "coordconv_rendering", "-L", "0.01", "-E", "3",
+                                           "--hold", "1", "--lrpolicy", "cosine"])
+    schedule = supervised_training.learning_rate(held, steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 20, 30)]
+    np.testing.assert_allclose(rates, [0.01, 0.01, 0.01, 0.005, 0.0], atol=1e-7)
     constant_args = supervised_training.parse_args(["--arch", "coordconv_classification", "-L", "0.01"])
     constant = supervised_training.learning_rate(constant_args, 10)
     assert constant == 0.01
@@ -316,6 +331,8 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--arch", "resnet50"], r"unknown --arch 'resnet50'"),
     (["--data_h5", "{tiny}", "-mse", "-sig"], r"-mse and -sig .* at most one"),
     (["--data_h5", "{tiny}", "-interm", "mse"], r"-interm only apply to coordconv_rendering"),
+    (["--data_h5", "{tiny}", "--center_l2", "0.001"], r"--center_l2 only apply to coordconv_rendering"),
+    (["--data_h5", "{tiny}", "--arch", "coordconv_rendering", "--center_l2", "-1"], r"--center_l2 -1 must be at"),
     (["--data_h5", "{tiny}", "-E", "0"], r"argument --epochs/-E: must be > 0, got 0"),
     (["--data_h5", "{tiny}", "-mul", "0"], r"argument --channel_mul/-mul: must be > 0, got 0"),
     (["--data_h5", "{tiny}", "-mb", "x"], r"argument --minibatch/-mb: invalid int value: 'x'"),
@@ -327,6 +344,9 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--skipval", "--lrpolicy", "valstep"], r"valstep steps on the validation loss"),
     (["--data_h5", "{tiny}", "--warmup", "5", "-E", "5"], r"--warmup 5 must be at least 0 and fewer than the 5"),
     (["--data_h5", "{tiny}", "--warmup", "1", "--lrpolicy", "step"], r"--warmup works with --lrpolicy constant"),
+    (["--data_h5", "{tiny}", "--hold", "1", "-E", "3"], r"--hold delays the cosine decay: it needs --lrpolicy"),
+    (["--data_h5", "{tiny}", "--hold", "1", "--warmup", "1", "--lrpolicy", "cosine", "-E", "3"], r"and no --warmup"),
+    (["--data_h5", "{tiny}", "--hold", "3", "--lrpolicy", "cosine", "-E", "3"], r"--hold 3 must be at least 0 and"),
     (["--data_h5", "{tiny}", "--coords_frame", "cm"], r"argument --coords_frame: invalid choice: 'cm'"),
     (["--data_h5", "{tiny}", "--arch", "conv_regressor", "--coords_init_scale", "0"],
      r"--coords_init_scale scales CoordConv layers' weights; --arch conv_regressor has none"),
