@@ -100,14 +100,15 @@ def validate(args):
         with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].center_map]
         raise CliError(f"{' and '.join(center_flags)} only apply to {' and '.join(with_map)}, "
                        f"not --arch {args.arch}")
-    if args.warmup < 0 or args.warmup >= args.epochs:
-        raise CliError(f"--warmup {args.warmup:g} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
+    if args.center_l2 is not None and args.center_l2 < 0:
+        raise CliError(f"--center_l2 {args.center_l2:g} must be at least 0")
+    for flag, epochs in (("--warmup", args.warmup), ("--hold", args.hold)):
+        if epochs < 0 or epochs >= args.epochs:
+            raise CliError(f"{flag} {epochs:g} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
     if args.warmup and args.lrpolicy not in ("constant", "cosine"):
         raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
     if args.hold and (args.lrpolicy != "cosine" or args.warmup):
         raise CliError("--hold delays the cosine decay: it needs --lrpolicy cosine and no --warmup")
-    if args.hold < 0 or args.hold >= args.epochs:
-        raise CliError(f"--hold {args.hold:g} must be at least 0 and fewer than the {args.epochs} epochs (-E)")
     if args.skipval and args.lrpolicy == "valstep":
         raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
     if args.redraw_dead and not arch.max_pooled:
@@ -115,8 +116,6 @@ def validate(args):
         raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
     if args.coords_init_scale != 1.0 and not arch.coords:
         raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {args.arch} has none")
-    if args.center_l2 is not None and args.center_l2 < 0:
-        raise CliError(f"--center_l2 {args.center_l2:g} must be at least 0")
     if args.coords_init_scale < 0:
         raise CliError(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
     if args.redraw_dead < 0:
