@@ -56,6 +56,16 @@ def _dynamic_coordinate_grid(spatial_shape, with_r, dtype):
     return ops.stack(channels, axis=-1)
 
 
+def channels_first_runs_here() -> bool:
+    """Whether the backend convolves channels_first tensors as they are on this machine: TensorFlow's CPU kernels
+    take channels_last only (its GPU kernels, JAX and PyTorch take both)."""
+    if keras.backend.backend() != "tensorflow":
+        return True
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
 def _standardize_data_format(data_format):
     data_format = data_format or keras.config.image_data_format()
     if data_format not in _DATA_FORMATS:
@@ -339,9 +349,10 @@ class _CoordConvMixin:
 
     def call(self, inputs):
         if getattr(self, "groups", 1) != 1:  # a group would mix data and coordinate channels
-            return super().call(self.add_coords(inputs))
-        data_kernel, coord_kernel = self._split_kernel(self.kernel)
-        outputs = ops.add(self._data_term(inputs, data_kernel), self._coordinate_term(inputs, coord_kernel))
+            outputs = self._biased(self._convolve(self.add_coords(inputs), self.kernel))
+        else:
+            data_kernel, coord_kernel = self._split_kernel(self.kernel)
+            outputs = ops.add(self._data_term(inputs, data_kernel), self._coordinate_term(inputs, coord_kernel))
         return outputs if self.activation is None else self.activation(outputs)
 
     def _split_kernel(self, kernel):
@@ -369,20 +380,49 @@ class _CoordConvMixin:
     def _coordinate_term(self, inputs, kernel):
         """The coordinates' share of the output, bias included, for one example: (1, *outputs, filters)."""
         term = self._convolve(self.add_coords.grid(self.add_coords.spatial_size(inputs)), kernel)
-        if self.use_bias:
-            term = ops.add(term, ops.reshape(self.bias, self._broadcastable_shape(1)))
-        return self.add_coords.guarded(term, inputs)
+        return self.add_coords.guarded(self._biased(term), inputs)
+
+    def _biased(self, outputs):
+        """`outputs` plus the bias along the channel axis.
+
+        channels_first broadcasts the bias to the outputs' shape first: given a
+        (1, filters, 1, 1) operand, Keras' TensorFlow `add` calls `bias_add` with
+        NHWC whenever the last axis also has `filters` entries, and adds the
+        bias along the width.
+        """
+        if not self.use_bias:
+            return outputs
+        bias = ops.reshape(self.bias, self._broadcastable_shape(1))
+        if self.data_format == "channels_first":
+            bias = ops.broadcast_to(bias, ops.shape(outputs))
+        return ops.add(outputs, bias)
 
     def _convolve(self, inputs, kernel):
-        """The layer's convolution without bias or activation."""
+        """The layer's convolution without bias or activation.
+
+        channels_first where the backend cannot run it on this device
+        (TensorFlow on a CPU, whose convolutions take channels_last only) is
+        computed in channels_last, transposed in and out: the same numbers. The
+        kernel's layout does not depend on the data format.
+        """
+        if self.data_format == "channels_first" and not channels_first_runs_here():
+            return ops.moveaxis(self._convolve_as(ops.moveaxis(inputs, 1, -1), kernel, "channels_last"), -1, 1)
+        return self._convolve_as(inputs, kernel, self.data_format)
+
+    def _convolve_as(self, inputs, kernel, data_format):
+        """The convolution of `inputs` laid out in `data_format`."""
+        common = {"strides": list(self.strides), "dilation_rate": self.dilation_rate, "data_format": data_format}
         if self.transposed:
-            return ops.conv_transpose(inputs, kernel, strides=list(self.strides), padding=self.padding,
-                                      output_padding=self.output_padding, dilation_rate=self.dilation_rate,
-                                      data_format=self.data_format)
+            return ops.conv_transpose(inputs, kernel, padding=self.padding, output_padding=self.output_padding,
+                                      **common)
         if self.padding == "causal":
-            return ops.conv(ops.pad(inputs, self._compute_causal_padding()), kernel, strides=list(self.strides),
-                            padding="valid", dilation_rate=self.dilation_rate, data_format=self.data_format)
-        return self.convolution_op(inputs, kernel)
+            return ops.conv(ops.pad(inputs, self._causal_padding(data_format)), kernel, padding="valid", **common)
+        return ops.conv(inputs, kernel, padding=self.padding, **common)
+
+    def _causal_padding(self, data_format):
+        """Keras' Conv1D causal padding (dilation x (kernel - 1) steps before the first), for `data_format`."""
+        before = self.dilation_rate[0] * (self.kernel_size[0] - 1)
+        return [[0, 0], [before, 0], [0, 0]] if data_format == "channels_last" else [[0, 0], [0, 0], [before, 0]]
 
     def compute_output_shape(self, input_shape):
         return super().compute_output_shape(self.add_coords.compute_output_shape(input_shape))

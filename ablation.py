@@ -32,7 +32,7 @@ import archs
 import supervised_training
 from data import not_so_clevr as generator
 from experiments import EXPERIMENTS, GENERALISES, experiment, final_value, formatted
-from runs import clear_if_stale, write_json
+from runs import clear_if_stale, locked, write_json
 from util import CliError, Parser, positive, run_cli
 
 ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
@@ -266,18 +266,20 @@ def merged(old: list, new: list) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not quadrant_h5(args).exists():
-        generator.main(["--out-dir", args.data_dir, "--splits", "quadrant"])
-    saved = Path(args.results) / f"{stem(args)}.json"
-    new = [] if args.table_only else [run_one(recipe, seed, args) for recipe in args.recipes for seed in args.seeds]
-    runs = merged(recorded_runs(saved, args.epochs), new)
-    if not runs:
-        raise CliError(f"{saved} records no runs of {args.epochs} epochs: run ablation.py without --table-only first")
-    summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
-    write_json(saved, {"arch": args.arch, "epochs": args.epochs, "recipes": summaries,
-                       "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
-    saved.with_suffix(".md").write_text(table(summaries, args) + SEED_LINE.format(lines=seed_lines(runs, args)))
-    print("\n" + saved.with_suffix(".md").read_text())
+    with locked(Path(args.results)):
+        if not quadrant_h5(args).exists():
+            generator.main(["--out-dir", args.data_dir, "--splits", "quadrant"])
+        saved = Path(args.results) / f"{stem(args)}.json"
+        new = [] if args.table_only else [run_one(recipe, seed, args) for recipe in args.recipes for seed in args.seeds]
+        runs = merged(recorded_runs(saved, args.epochs), new)
+        if not runs:
+            raise CliError(f"{saved} records no runs of {args.epochs} epochs: "
+                           "run ablation.py without --table-only first")
+        summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
+        write_json(saved, {"arch": args.arch, "epochs": args.epochs, "recipes": summaries,
+                           "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
+        saved.with_suffix(".md").write_text(table(summaries, args) + SEED_LINE.format(lines=seed_lines(runs, args)))
+        print("\n" + saved.with_suffix(".md").read_text())
 
 
 SEED_LINE = "\nEvery seed (final val, run time):\n\n{lines}\n"

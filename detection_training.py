@@ -25,14 +25,14 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
-import tensorflow as tf
 
 import archs
 import datasets
+from batches import EpochBatches, EpochOrder
 import detection
 from data import field_of_mnist
 from runs import (ElapsedTime, EpochTensorBoard, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, start_run, write_config,
+                  progress_verbosity, read_history, start_from_snapshot, started_run, write_config,
                   write_json)
 from util import CliError, add_lr_policy_flags, positive, standard_parser
 
@@ -68,12 +68,9 @@ def data_path(args) -> str:
     return args.data_h5 or str(field_of_mnist.dataset_path("data", args.num))
 
 
-def dataset(images, boxes, seed=None) -> tf.data.Dataset:
-    """(image, its digits' boxes) one at a time, shuffled each epoch when a seed is given."""
-    data = tf.data.Dataset.from_tensor_slices((images, boxes))
-    if seed is not None:
-        data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return data.batch(1).prefetch(tf.data.AUTOTUNE)
+def dataset(images, boxes, seed=None) -> EpochBatches:
+    """(image, its digits' boxes) one at a time, in an order drawn from (seed, epoch) when a seed is given."""
+    return EpochBatches((images, boxes), 1, seed=seed)
 
 
 def build(args, image_shape) -> detection.RegionProposals:
@@ -142,8 +139,9 @@ class SaveNetwork(keras.callbacks.Callback):
             self.model.network.save(self.out / f"{self.stem}_epoch{epoch + 1:03d}.keras")
 
 
-def make_callbacks(args, out: Path, val) -> list:
+def make_callbacks(args, out: Path, val, train_batches) -> list:
     callbacks = [
+        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         EpochEvaluation(out, val, not args.quiet),
         ElapsedTime(out / "history.csv"),
@@ -184,17 +182,19 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     data = datasets.load_detection(data_path(args), args.num)
-    out = start_run(args, data_path(args))
-    train, val = data["train"], data["valid"]
-    model = build(args, train[0].shape[1:])
-    write_config(out, args, data_h5_used=data_path(args), params=model.network.count_params())
-    log = console(args)
-    log(f"{args.arch}: {model.network.count_params():,} params; {len(train[0])} train / {len(val[0])} val images "
-        f"of {args.num} digits from {data_path(args)}; output in {out}")
+    with started_run(args, data_path(args)) as out:
+        train, val = data["train"], data["valid"]
+        model = build(args, train[0].shape[1:])
+        write_config(out, args, data_h5_used=data_path(args), params=model.network.count_params())
+        log = console(args)
+        log(f"{args.arch}: {model.network.count_params():,} params; {len(train[0])} train / {len(val[0])} val images "
+            f"of {args.num} digits from {data_path(args)}; output in {out}")
 
-    model.fit(dataset(*train, seed=args.seed), epochs=args.epochs, validation_data=dataset(*val),
-              callbacks=make_callbacks(args, out, val), shuffle=False, verbose=progress_verbosity(args))
-    metrics = write_results(args, model, out, len(train[0]))
-    log(summary_line(metrics))
-    return metrics
+        train_batches = dataset(*train, seed=args.seed)
+        model.fit(train_batches, epochs=args.epochs, validation_data=dataset(*val),
+                  callbacks=make_callbacks(args, out, val, train_batches), shuffle=False,
+                  verbose=progress_verbosity(args))
+        metrics = write_results(args, model, out, len(train[0]))
+        log(summary_line(metrics))
+        return metrics
 

@@ -31,10 +31,11 @@ import tensorflow as tf
 
 import archs
 import datasets
+from batches import EpochBatches, EpochOrder, SeededNoise, ZippedBatches
 import generative
 import model_builders
 from runs import (ElapsedTime, EpochTensorBoard, TrackedSteps, console, elapsed, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, start_run, write_config, write_json)
+                  progress_verbosity, read_history, start_from_snapshot, started_run, write_config, write_json)
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         save_networks, statistics_kept)
 from util import CliError, positive, standard_parser
@@ -94,21 +95,18 @@ def steps_per_epoch(images: np.ndarray, minibatch: int) -> int:
     return len(images) // minibatch
 
 
-def make_dataset(images: np.ndarray, args) -> tf.data.Dataset:
-    """Batches of {"images"[, "images2"][, "z"]}; shuffles indices, not the images themselves."""
-    table = tf.constant(images)
+def make_dataset(images: np.ndarray, args) -> ZippedBatches:
+    """Batches of {"images"[, "images2"][, "z"]}, each epoch's order drawn from (seed, epoch)."""
 
     def shuffled_images(seed):
-        order = tf.data.Dataset.range(len(images)).shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        return order.batch(args.minibatch, drop_remainder=True).map(lambda i: scaled(tf.gather(table, i)))
+        return EpochBatches(images, args.minibatch, seed=seed, drop_remainder=True, transform=scaled)
 
     parts = {"images": shuffled_images(args.seed)}
     if args.feature_match:  # a second real batch, as the paper's input_images2
         parts["images2"] = shuffled_images(args.seed + 1)
     if args.pairedz:
-        parts["z"] = tf.data.Dataset.range(steps_per_epoch(images, args.minibatch)).map(
-            lambda i: tf.random.stateless_uniform((args.minibatch, args.z_dim), seed=[args.seed, i], minval=-1.0))
-    return tf.data.Dataset.zip(parts).prefetch(tf.data.AUTOTUNE)
+        parts["z"] = SeededNoise(steps_per_epoch(images, args.minibatch), (args.minibatch, args.z_dim), args.seed)
+    return ZippedBatches(parts)
 
 
 def constant_label_xe(logits, label: float):
@@ -214,9 +212,10 @@ class GANSamples(generative.EpochSamples):
         return self.walk_z
 
 
-def make_callbacks(args, out: Path, data_report: dict) -> list:
+def make_callbacks(args, out: Path, data_report: dict, train_batches) -> list:
     # GANSamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
+        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
         ElapsedTime(out / "history.csv"),
@@ -257,19 +256,20 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     images = load_images(args)
-    out = start_run(args, data_file(args))
-    gan = build_gan(args, images.shape[1:])
-    if args.load and not Path(args.load).is_dir():
-        start_from_snapshot(gan.generator, args.load)
-    write_config(out, args, data_h5=data_file(args))
-    data_report = generative.data_report(images, args.metric_samples, args.seed)
-    log = console(args)
-    log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
-        f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")
+    with started_run(args, data_file(args)) as out:
+        gan = build_gan(args, images.shape[1:])
+        if args.load and not Path(args.load).is_dir():
+            start_from_snapshot(gan.generator, args.load)
+        write_config(out, args, data_h5=data_file(args))
+        data_report = generative.data_report(images, args.metric_samples, args.seed)
+        log = console(args)
+        log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
+            f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")
 
-    gan.fit(make_dataset(images, args), epochs=args.epochs, callbacks=make_callbacks(args, out, data_report),
-            shuffle=False, verbose=progress_verbosity(args))
-    metrics = write_results(args, gan, out, data_report, steps_per_epoch(images, args.minibatch))
-    log(summary_line(metrics))
-    return metrics
+        train_batches = make_dataset(images, args)
+        gan.fit(train_batches, epochs=args.epochs, callbacks=make_callbacks(args, out, data_report, train_batches),
+                shuffle=False, verbose=progress_verbosity(args))
+        metrics = write_results(args, gan, out, data_report, steps_per_epoch(images, args.minibatch))
+        log(summary_line(metrics))
+        return metrics
 

@@ -34,12 +34,12 @@ def data_file(args) -> str:
 def data_report(images: np.ndarray, count: int, seed: int, ink: float = gan_metrics.INK) -> dict:
     """gan_metrics' report of `count` of the uint8 images, drawn with `seed`: what samples are measured against."""
     chosen = np.random.default_rng(seed).permutation(len(images))[:count]
-    return gan_metrics.objects_report(scaled(images[chosen]).numpy(), ink=ink)
+    return gan_metrics.objects_report(scaled(images[chosen]), ink=ink)
 
 
-def scaled(images):
+def scaled(images: np.ndarray) -> np.ndarray:
     """uint8 0..255 -> float32 in [-1, 1]: the range of the data, the GAN's tanh and the images shown."""
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
+    return images.astype(np.float32) / 127.5 - 1.0
 
 
 def figures_text(final: dict) -> str:

@@ -38,7 +38,7 @@ import archs
 import supervised_training
 from data import not_so_clevr as generator
 from experiments import EXPERIMENTS, GENERALISES, Experiment, final_value, formatted
-from runs import clear_if_stale, write_json
+from runs import clear_if_stale, locked, write_json
 from util import Parser, positive, run_cli
 
 SPLITS = ("uniform", "quadrant")
@@ -315,19 +315,21 @@ def save(figure, path: Path):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.perf_counter()
-    ensure_data(args)
-    results = run_all(args)
-    out = Path(args.results)
-    (out / "table.md").write_text(table(results))
-    write_json(out / "results.json", {"jobs": args.jobs, "rows": [result.as_json() for result in results]})
-    plot_splits(args, out / "splits.png")
-    if any(r.experiment.task == "classification" for r in results):
-        plot_accuracy_vs_time(results, args.splits, out / "classification_accuracy_vs_time.png")
-    if "quadrant" in args.splits and any(r.experiment.task != "regression" for r in results):
-        plot_quadrant_predictions(args, results, out / "quadrant_predictions.png")
-    print(f"\nwrote {out / 'table.md'}, {out / 'results.json'} and figures in {time.perf_counter() - start:.0f} s\n")
-    print((out / "table.md").read_text())
+    with locked(Path(args.results)):
+        start = time.perf_counter()
+        ensure_data(args)
+        results = run_all(args)
+        out = Path(args.results)
+        (out / "table.md").write_text(table(results))
+        write_json(out / "results.json", {"jobs": args.jobs, "rows": [result.as_json() for result in results]})
+        plot_splits(args, out / "splits.png")
+        if any(r.experiment.task == "classification" for r in results):
+            plot_accuracy_vs_time(results, args.splits, out / "classification_accuracy_vs_time.png")
+        if "quadrant" in args.splits and any(r.experiment.task != "regression" for r in results):
+            plot_quadrant_predictions(args, results, out / "quadrant_predictions.png")
+        print(f"\nwrote {out / 'table.md'}, {out / 'results.json'} and figures in "
+              f"{time.perf_counter() - start:.0f} s\n")
+        print((out / "table.md").read_text())
 
 
 if __name__ == "__main__":

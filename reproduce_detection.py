@@ -33,7 +33,7 @@ import numpy as np
 
 import detection_training
 from data import field_of_mnist as field
-from runs import write_json
+from runs import locked, write_json
 from util import CliError, positive, run_cli
 
 ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
@@ -130,21 +130,22 @@ def side_by_side(args, seed: int, epochs: int, path: Path):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.perf_counter()
-    digits = ensure_data(args)
-    runs = run_all(args)
-    out = Path(args.results)
-    (out / "table.md").write_text(table(runs, args.seeds))
-    write_json(out / "results.json", {"digits": digits, "epochs": args.epochs, "paper_anchors": args.paper_anchors,
-                                      "medians": medians(runs),
-                                      "runs": {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
-                                                       "wall_time_s": m["wall_time_s"]}
-                                                      for seed, m in zip(args.seeds, seed_runs)]
-                                               for arch, seed_runs in runs.items()}})
-    side_by_side(args, args.seeds[0], runs[ARCHS[0]][0]["epochs"], out / "proposals.png")
-    print(f"\nwrote {out / 'table.md'}, results.json and proposals.png in {time.perf_counter() - start:.0f} s "
-          f"({digits} digits)\n")
-    print((out / "table.md").read_text())
+    with locked(Path(args.results)):
+        start = time.perf_counter()
+        digits = ensure_data(args)
+        runs = run_all(args)
+        out = Path(args.results)
+        (out / "table.md").write_text(table(runs, args.seeds))
+        write_json(out / "results.json", {"digits": digits, "epochs": args.epochs, "paper_anchors": args.paper_anchors,
+                                          "medians": medians(runs),
+                                          "runs": {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
+                                                           "wall_time_s": m["wall_time_s"]}
+                                                          for seed, m in zip(args.seeds, seed_runs)]
+                                                   for arch, seed_runs in runs.items()}})
+        side_by_side(args, args.seeds[0], runs[ARCHS[0]][0]["epochs"], out / "proposals.png")
+        print(f"\nwrote {out / 'table.md'}, results.json and proposals.png in {time.perf_counter() - start:.0f} s "
+              f"({digits} digits)\n")
+        print((out / "table.md").read_text())
 
 
 if __name__ == "__main__":

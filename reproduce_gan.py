@@ -39,7 +39,7 @@ import numpy as np
 import gan_training
 import vae_training
 from data import not_so_clevr as generator
-from runs import write_json
+from runs import locked, write_json
 from util import positive, run_cli
 
 FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
@@ -183,15 +183,16 @@ def report(runs: dict, args, study: str):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not generator.dataset_path(args.data_dir, "uniform").exists():
-        generator.main(["--out-dir", args.data_dir, "--splits", "uniform"])
-    for study in args.studies:
-        start = time.perf_counter()
-        runs = run_all(args, study)
-        report(runs, args, study)
-        table_path = study_dir(args, study) / "table.md"
-        print(f"\n{study}: wrote {table_path}, results.json and figures in {time.perf_counter() - start:.0f} s\n")
-        print(table_path.read_text())
+    with locked(Path(args.results)):
+        if not generator.dataset_path(args.data_dir, "uniform").exists():
+            generator.main(["--out-dir", args.data_dir, "--splits", "uniform"])
+        for study in args.studies:
+            start = time.perf_counter()
+            runs = run_all(args, study)
+            report(runs, args, study)
+            table_path = study_dir(args, study) / "table.md"
+            print(f"\n{study}: wrote {table_path}, results.json and figures in {time.perf_counter() - start:.0f} s\n")
+            print(table_path.read_text())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ The training modules (supervised_, gan_, vae_ and detection_training.py) import 
 script imports another script: the scripts are thin wrappers of those modules.
 """
 
+import contextlib
 import csv
+import fcntl
 import json
 import os
 import shutil
@@ -47,14 +49,45 @@ def software() -> dict:
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS")}
 
 
-def start_run(args, data_h5) -> Path:
-    """The run's folder, made; the GPUs hidden under --cpu; every random seed set from --seed."""
-    out = output_dir(args, data_h5)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.cpu:
-        hide_gpus()
-    keras.utils.set_random_seed(args.seed)
-    return out
+LOCK = ".lock"  # in each run or results folder: the pid of the process writing there
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """`folder`, made and held for this process alone while the block runs.
+
+    A second writer stops with one line naming the holder's pid, before it
+    writes anything. The lock is flock(2)'s: the kernel drops it when its
+    process ends, even by SIGKILL, so a dead run's lock is taken over by the
+    next start, and no pid has to be guessed alive or dead.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise CliError(f"cannot write in {folder} ({error.strerror}): choose another folder or fix its permissions")
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 32, 0).decode().strip() or "unknown"
+            raise CliError(f"{folder} is in use by process {holder} (its lock: {folder / LOCK}); wait for it to end "
+                           "or write elsewhere")
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        yield folder
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def started_run(args, data_h5):
+    """The run's folder, made and locked; the GPUs hidden under --cpu; every random seed set from --seed."""
+    with locked(output_dir(args, data_h5)) as out:
+        if args.cpu:
+            hide_gpus()
+        keras.utils.set_random_seed(args.seed)
+        yield out
 
 
 def hide_gpus():
@@ -179,6 +212,9 @@ def optimizer_from_flags(args, learning_rate=None):
     return keras.optimizers.Adam(lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.adameps)
 
 
+NOISE_STATE = "noise_state"  # TrackedSteps' seed generator among its own saved variables
+
+
 class TrackedSteps(keras.Model):
     """A model trained by its own train_step (GAN, VAE, region proposals) that logs named figures as epoch means.
 
@@ -195,6 +231,17 @@ class TrackedSteps(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def save_own_variables(self, store):
+        """The noise's state too, which Keras' weight files leave out (a SeedGenerator is not a layer): a
+        resumed run draws what the unbroken run would."""
+        super().save_own_variables(store)
+        store[NOISE_STATE] = self.noise.state
+
+    def load_own_variables(self, store):
+        if NOISE_STATE in store.keys():
+            self.noise.state.assign(store[NOISE_STATE])
+        super().load_own_variables({key: store[key] for key in store.keys() if key != NOISE_STATE})
 
     def tracked(self, figures: dict) -> dict:
         """Adds one step's figures to the epoch's means; returns the means so far, as Keras logs them."""

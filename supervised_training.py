@@ -24,8 +24,9 @@ import archs
 import datasets
 import model_builders
 import tasks
+from batches import EpochBatches, EpochOrder
 from runs import (ElapsedTime, EpochTensorBoard, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,
-                  output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
+                  locked, output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
                   write_config, write_json)
 from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
 
@@ -273,16 +274,16 @@ def prepared(argv):
     return (args, task, loss, *load_data(args, task))
 
 
-def as_dataset(inputs, targets, batch_size, seed=None):
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
-    if seed is not None:
-        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def training_batches(args, train) -> EpochBatches:
+    """The training set in epoch e's order drawn from (--seed, e), or the file's order under --noshuffletrain."""
+    return EpochBatches(train, args.minibatch, seed=args.seed if args.shuffletrain else None)
 
 
-def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False):
+def make_callbacks(args, out, steps_per_epoch, train_batches, val, task, clock: ElapsedTime, check_dead=False):
+    train = train_batches.arrays
     check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES], epochs_checked(args))] if check_dead else []
     callbacks = check + [
+        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
@@ -368,7 +369,7 @@ def best_epoch(history: list, task) -> dict:
 def evaluate(model, data, batch_size) -> dict:
     """The compiled metrics over a whole set, with the L2 penalty as reg_loss."""
     inputs, targets = data
-    results = model.evaluate(as_dataset(inputs, targets, batch_size), verbose=0, return_dict=True)
+    results = model.evaluate(EpochBatches((inputs, targets), batch_size), verbose=0, return_dict=True)
     return {**results, "reg_loss": regularisation_loss(model)}
 
 
@@ -461,9 +462,12 @@ def main(argv=None):
     task, loss = validate(args)
     strategy = distribution_strategy(args)
     train, val = load_data(args, task)
-    out = output_dir(args)
-    out.mkdir(parents=True, exist_ok=True)
+    with locked(output_dir(args)) as out:
+        return train_into(out, args, task, loss, strategy, train, val)
 
+
+def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
+    """Trains (or resumes) the run in `out`, which this process holds, and writes its results."""
     tf.config.experimental.enable_op_determinism()
     steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
     redrawn = read_redrawn(out)
@@ -478,7 +482,7 @@ def main(argv=None):
                  replicas=strategy.num_replicas_in_sync)
     log = console(args)
     log(f"{args.arch}: {model.count_params():,} params, {task.name} with {loss} loss, "
-          f"{len(train[0])} train / {len(val[0])} val from {args.data_h5}; output in {out}")
+        f"{len(train[0])} train / {len(val[0])} val from {args.data_h5}; output in {out}")
 
     if args.verbose:
         model.summary()
@@ -500,10 +504,12 @@ def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn:
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
     clock = ElapsedTime(out / "history.csv", spent_before)
-    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, clock, len(redrawn) < args.redraw_dead)
+    train_batches = training_batches(args, train)
+    callbacks = make_callbacks(args, out, steps_per_epoch, train_batches, val, task, clock,
+                               len(redrawn) < args.redraw_dead)
     try:
-        model.fit(as_dataset(*train, args.minibatch, seed=args.seed if args.shuffletrain else None),
-                  epochs=args.epochs, validation_data=None if args.skipval else as_dataset(*val, args.minibatch),
+        model.fit(train_batches, epochs=args.epochs,
+                  validation_data=None if args.skipval else EpochBatches(val, args.minibatch),
                   callbacks=callbacks, shuffle=False, verbose=progress_verbosity(args))
         return True
     except DeadOutputError as dead:

@@ -34,12 +34,13 @@ import tensorflow as tf
 
 import archs
 import datasets
+from batches import EpochBatches, EpochOrder
 import generative
 import model_builders
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         image_grid, save_networks)
 from runs import (ElapsedTime, EpochTensorBoard, TrackedSteps, console, elapsed, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, start_run, write_config, write_json)
+                  progress_verbosity, read_history, start_from_snapshot, started_run, write_config, write_json)
 from util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
@@ -85,12 +86,9 @@ def load_images(args) -> tuple:
     return images[:-held_out], images[-held_out:]
 
 
-def make_dataset(images: np.ndarray, batch_size: int, seed=None) -> tf.data.Dataset:
-    """Batches of images in [-1, 1], shuffled each epoch when a seed is given."""
-    dataset = tf.data.Dataset.from_tensor_slices(images)
-    if seed is not None:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).map(scaled).prefetch(tf.data.AUTOTUNE)
+def make_dataset(images: np.ndarray, batch_size: int, seed=None) -> EpochBatches:
+    """Batches of images in [-1, 1], in an order drawn from (seed, epoch) when a seed is given."""
+    return EpochBatches(images, batch_size, seed=seed, transform=scaled)
 
 
 class VAE(TrackedSteps):
@@ -99,6 +97,8 @@ class VAE(TrackedSteps):
     def __init__(self, encoder, decoder, beta=1.0, seed=0, **kwargs):
         super().__init__(LOSSES, seed, **kwargs)
         self.encoder, self.decoder, self.beta = encoder, decoder, beta
+        self.evaluation_noise = keras.random.SeedGenerator(seed)
+        self.evaluation_noise_start = keras.ops.convert_to_numpy(self.evaluation_noise.state.value).copy()
 
     @property
     def networks(self) -> dict:
@@ -120,11 +120,11 @@ class VAE(TrackedSteps):
     def reconstruct(self, images):
         return self(self.encode(images))
 
-    def losses_on(self, images, training) -> dict:
+    def losses_on(self, images, training, noise) -> dict:
         """Negative ELBO and its terms, per image (summed over pixels and latent dimensions), batch mean."""
         posterior = self.encoder(images, training=training)
         mean, log_var = posterior["mean"], posterior["log_var"]
-        z = mean + tf.exp(0.5 * log_var) * keras.random.normal(tf.shape(mean), seed=self.noise)
+        z = mean + tf.exp(0.5 * log_var) * keras.random.normal(tf.shape(mean), seed=noise)
         logits = self.decoder(z, training=training)
         pixels = tf.nn.sigmoid_cross_entropy_with_logits(labels=(images + 1.0) / 2.0, logits=logits)
         reconstruction = tf.reduce_mean(tf.reduce_sum(pixels, axis=[1, 2, 3]))
@@ -132,15 +132,23 @@ class VAE(TrackedSteps):
         penalty = tf.add_n([0.0] + self.encoder.losses + self.decoder.losses)
         return {"loss": reconstruction + self.beta * kl + penalty, "reconstruction": reconstruction, "kl": kl}
 
-    def train_step(self, images):
+    def train_step(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # batches of images alone come as (images,)
         variables = self.encoder.trainable_variables + self.decoder.trainable_variables
         with tf.GradientTape() as tape:
-            losses = self.losses_on(images, training=True)
+            losses = self.losses_on(images, training=True, noise=self.noise)
         self.optimizer.apply_gradients(zip(tape.gradient(losses["loss"], variables), variables))
         return self.tracked(losses)
 
-    def test_step(self, images):
-        return self.tracked(self.losses_on(images, training=False))
+    def test_step(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.tracked(self.losses_on(images, training=False, noise=self.evaluation_noise))
+
+    def evaluate(self, *args, **kwargs):
+        """The held-out figures with the same posterior draws at every evaluation (fit's validation included), so
+        the same weights give the same -ELBO."""
+        self.evaluation_noise.state.assign(self.evaluation_noise_start)
+        return super().evaluate(*args, **kwargs)
 
 
 def build_vae(args, image_shape) -> VAE:
@@ -162,8 +170,8 @@ class VAESamples(generative.EpochSamples):
         grid_z = rng.standard_normal((GRID_SIDE * GRID_SIDE, z_dim)).astype(np.float32)
         metric_z = rng.standard_normal((metric_samples, z_dim)).astype(np.float32)
         super().__init__(out, grid_z, metric_z, data_report)
-        self.pairs = scaled(held_out[rng.choice(len(held_out), (WALKS, 2))]).numpy()
-        self.originals = scaled(held_out[:RECONSTRUCTED]).numpy()
+        self.pairs = scaled(held_out[rng.choice(len(held_out), (WALKS, 2))])
+        self.originals = scaled(held_out[:RECONSTRUCTED])
 
     def walk_latents(self) -> np.ndarray:
         """The encoder moves every epoch, so the walks' ends are encoded anew."""
@@ -176,9 +184,10 @@ class VAESamples(generative.EpochSamples):
         return {"reconstructions": image_grid(np.concatenate([self.originals, reconstructions]), RECONSTRUCTED)}
 
 
-def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> list:
+def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray, train_batches) -> list:
     # VAESamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
+        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
         ElapsedTime(out / "history.csv"),
@@ -221,21 +230,21 @@ def main(argv=None):
     args = parse_args(argv)
     validate(args)
     train_images, held_out = load_images(args)
-    out = start_run(args, data_file(args))
-    vae = build_vae(args, train_images.shape[1:])
-    if args.load and not Path(args.load).is_dir():
-        start_from_snapshot(vae.decoder, args.load)
-    write_config(out, args, data_h5=data_file(args))
-    data_report = generative.data_report(train_images, args.metric_samples, args.seed, INK)
-    log = console(args)
-    log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
-        f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")
+    with started_run(args, data_file(args)) as out:
+        vae = build_vae(args, train_images.shape[1:])
+        if args.load and not Path(args.load).is_dir():
+            start_from_snapshot(vae.decoder, args.load)
+        write_config(out, args, data_h5=data_file(args))
+        data_report = generative.data_report(train_images, args.metric_samples, args.seed, INK)
+        log = console(args)
+        log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
+            f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")
 
-    vae.fit(make_dataset(train_images, args.minibatch, seed=args.seed), epochs=args.epochs,
-            validation_data=make_dataset(held_out, args.minibatch),
-            callbacks=make_callbacks(args, out, data_report, held_out), shuffle=False,
-            verbose=progress_verbosity(args))
-    metrics = write_results(args, vae, out, data_report, held_out, -(-len(train_images) // args.minibatch))
-    log(summary_line(metrics))
-    return metrics
+        train_batches = make_dataset(train_images, args.minibatch, seed=args.seed)
+        vae.fit(train_batches, epochs=args.epochs, validation_data=make_dataset(held_out, args.minibatch),
+                callbacks=make_callbacks(args, out, data_report, held_out, train_batches), shuffle=False,
+                verbose=progress_verbosity(args))
+        metrics = write_results(args, vae, out, data_report, held_out, -(-len(train_images) // args.minibatch))
+        log(summary_line(metrics))
+        return metrics
 

@@ -23,6 +23,7 @@ import tensorflow as tf
 
 import gan_training
 import supervised_training
+from batches import EpochBatches
 from bench.forms import concatenation_builders
 from bench.timing import median_seconds
 from util import positive
@@ -41,7 +42,7 @@ def supervised_step(arch: str, data_h5: Path):
     task, loss = supervised_training.validate(args)
     (train_x, train_y), _ = supervised_training.load_data(args, task)
     model = supervised_training.build_model(args, task, loss, steps_per_epoch=1)
-    batch = next(iter(supervised_training.as_dataset(train_x, train_y, args.minibatch)))
+    batch = EpochBatches((train_x, train_y), args.minibatch)[0]
     return compiled(model.train_step, batch)
 
 

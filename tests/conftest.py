@@ -28,6 +28,31 @@ class InterruptAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+def interrupted_then_resumed(module, argv: list, monkeypatch, after: int = 2) -> dict:
+    """`module.main(argv)` stopped once `after` epochs have finished, then run again into the same folder:
+    the resumed run's metrics."""
+    make_callbacks = module.make_callbacks
+    monkeypatch.setattr(module, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(after)])
+    with pytest.raises(KeyboardInterrupt):
+        module.main(argv)
+    monkeypatch.setattr(module, "make_callbacks", make_callbacks)
+    return module.main(argv)
+
+
+def assert_same_figures(resumed: dict, unbroken: dict):
+    """Every per-epoch figure of two runs' histories, all but the wall time, equal (to float32's last digits)."""
+    assert len(resumed["history"]) == len(unbroken["history"])
+    for ours, theirs in zip(resumed["history"], unbroken["history"]):
+        assert ours.keys() == theirs.keys()
+        for key in ours.keys() - {"time_s"}:
+            assert figure(ours[key]) == pytest.approx(figure(theirs[key]), rel=1e-6, abs=1e-7, nan_ok=True), key
+
+
+def figure(cell: str) -> float:
+    """A history.csv cell as a number; "NA" (a figure undefined that epoch) as NaN, which approx(nan_ok) matches."""
+    return float("nan") if cell == "NA" else float(cell)
+
+
 @pytest.fixture(autouse=True)
 def float32_policy():
     """Mixed-precision tests change a global policy; every test starts from float32."""

@@ -253,13 +253,49 @@ def test_split_form_equals_the_concatenation_with_gradients(layer, spatial, chan
     assert_split_form_equals_concatenation(layer, random_batch(spatial, channels, batch=3))
 
 
-@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"),
-                    reason="TensorFlow runs channels_first convs on a GPU only")
-@pytest.mark.parametrize("layer", [CoordConv2D(5, 3, strides=2, padding="same", data_format="channels_first"),
-                                   CoordConv2D(5, 3, padding="same", with_r=True, data_format="channels_first"),
-                                   CoordConv2DTranspose(4, 3, strides=2, padding="same", data_format="channels_first")])
-def test_split_form_channels_first(layer):
-    assert_split_form_equals_concatenation(layer, random_batch((7, 10), 3, batch=3, data_format="channels_first"))
+CHANNELS_FIRST_CASES = [
+    (CoordConv1D, {"filters": 4, "kernel_size": 3, "padding": "same", "with_r": True}, (9,), 3),
+    (CoordConv1D, {"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (9,), 3),
+    (CoordConv2D, {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "same"}, (7, 10), 3),
+    (CoordConv2D, {"filters": 5, "kernel_size": 3, "padding": "valid", "with_r": True}, (7, 10), 3),
+    (CoordConv2D, {"filters": 4, "kernel_size": 3, "padding": "same", "groups": 2}, (6, 5), 4),
+    (CoordConv2D, {"filters": 5, "kernel_size": 3, "padding": "same", "coord_shape": (6, 7), "skiptile": False,
+                   "with_r": True}, (1, 1), 3),
+    (CoordConv3D, {"filters": 4, "kernel_size": 3, "padding": "same", "with_r": True}, (3, 4, 5), 2),
+    (CoordConv2DTranspose, {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "with_r": True},
+     (5, 6), 3),
+    (CoordConv, {"x_dim": 7, "y_dim": 10, "filters": 4, "kernel_size": 1}, (7, 10), 3),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, spatial, channels", CHANNELS_FIRST_CASES,
+                         ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_channels_first_equals_channels_last_on_any_device(cls, kwargs, spatial, channels):
+    """TensorFlow's CPU convolutions take channels_last only; the layers run channels_first there all the same."""
+    x = random_batch(spatial, channels, batch=3)
+    last = cls(**kwargs, data_format="channels_last")
+    first = cls(**kwargs, data_format="channels_first")
+    last(x)
+    first(np.moveaxis(x, -1, 1))
+    first.set_weights([w + 0.1 for w in last.get_weights()])  # nonzero bias
+    last.set_weights(first.get_weights())
+    (output, input_gradient, *gradients) = squared_sum_gradients(first, np.moveaxis(x, -1, 1))
+    (expected, expected_input_gradient, *expected_gradients) = squared_sum_gradients(last, x)
+    np.testing.assert_allclose(np.moveaxis(output, 1, -1), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.moveaxis(input_gradient, 1, -1), expected_input_gradient, rtol=1e-5, atol=1e-4)
+    for ours, theirs in zip(gradients, expected_gradients):  # kernels keep one layout in both formats
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
+
+
+def squared_sum_gradients(layer, x) -> list:
+    """The layer's output, then the gradients of its sum of squares (a loss blind to the layout) with respect to
+    the input and each weight."""
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = layer(x)
+        loss = tf.reduce_sum(tf.square(outputs))
+    return [outputs.numpy()] + [g.numpy() for g in tape.gradient(loss, [x, *layer.trainable_weights])]
 
 
 @pytest.mark.parametrize("layer", [CoordConv2D(5, 3, strides=2, padding="same"),

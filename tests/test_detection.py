@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import detection
 import detection_training
-from conftest import InterruptAfter
+from conftest import assert_same_figures, interrupted_then_resumed
 from data import field_of_mnist as field
 from util import CliError, run_cli
 
@@ -170,19 +170,15 @@ def test_each_arch_trains_and_writes_its_outputs(tmp_path, field_h5, arch, flags
     assert (out / "net_final.keras").exists() and list((out / "tensorboard").rglob("events.out.*"))
 
 
-def test_interrupted_detection_resumes_from_its_last_epoch(tmp_path, field_h5, monkeypatch, capsys):
+def test_interrupted_detection_resumes_to_the_unbroken_runs_figures(tmp_path, field_h5, monkeypatch, capsys):
     argv = detection_argv(tmp_path, field_h5, "rpn_sampler", "-E", "3")
     argv.remove("--quiet")
-    make_callbacks = detection_training.make_callbacks
-    monkeypatch.setattr(detection_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
-    with pytest.raises(KeyboardInterrupt):
-        detection_training.main(argv)
-    monkeypatch.setattr(detection_training, "make_callbacks", make_callbacks)
-    capsys.readouterr()
-    metrics = detection_training.main(argv)
+    resumed = interrupted_then_resumed(detection_training, argv, monkeypatch)
     printed = capsys.readouterr().out
-    assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed
-    assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
+    assert "Epoch 3/3" in printed and printed.count("Epoch 1/3") == 1
+    unbroken = detection_training.main(detection_argv(tmp_path, field_h5, "rpn_sampler", "-E", "3", name="unbroken"))
+    assert [int(row["epoch"]) for row in resumed["history"]] == [0, 1, 2]
+    assert_same_figures(resumed, unbroken)
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -12,7 +12,7 @@ import generative
 import model_builders
 import gan_training
 from data import not_so_clevr, sort_of_clevr as clevr
-from conftest import CLEVR_COUNT as COUNT, InterruptAfter, documented_counts
+from conftest import CLEVR_COUNT as COUNT, assert_same_figures, documented_counts, interrupted_then_resumed
 from util import run_cli
 
 @pytest.fixture(scope="module")
@@ -182,19 +182,18 @@ def test_same_seed_same_losses(tmp_path, tiny_data_dir):
     assert runs[0]["history"][0]["g_loss"] == runs[1]["history"][0]["g_loss"]
 
 
-def test_interrupted_gan_resumes_from_its_last_epoch(tmp_path, tiny_data_dir, monkeypatch, capsys):
-    argv = gan_argv(tmp_path, data_for("simple_gan", None, tiny_data_dir), "--arch", "simple_gan", "-E", "3")
+def test_interrupted_gan_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_data_dir, monkeypatch, capsys):
+    """Shuffled real images, a second real batch (-fm) and seeded noise: all of it the same after a resume."""
+    data_h5 = data_for("simple_gan", None, tiny_data_dir)
+    argv = gan_argv(tmp_path, data_h5, "--arch", "simple_coordconv_in_g", "-E", "3", "-mb", "8", "-fm")
     argv.remove("--quiet")
-    make_callbacks = gan_training.make_callbacks
-    monkeypatch.setattr(gan_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
-    with pytest.raises(KeyboardInterrupt):
-        gan_training.main(argv)
-    monkeypatch.setattr(gan_training, "make_callbacks", make_callbacks)
-    capsys.readouterr()
-    metrics = gan_training.main(argv)
+    resumed = interrupted_then_resumed(gan_training, argv, monkeypatch)
     printed = capsys.readouterr().out
-    assert "Epoch 3/3" in printed and "Epoch 1/3" not in printed
-    assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2]
+    assert "Epoch 3/3" in printed and printed.count("Epoch 1/3") == 1
+    unbroken = gan_training.main(gan_argv(tmp_path, data_h5, "--arch", "simple_coordconv_in_g", "-E", "3", "-mb", "8",
+                                          "-fm", name="unbroken"))
+    assert [int(row["epoch"]) for row in resumed["history"]] == [0, 1, 2]
+    assert_same_figures(resumed, unbroken)
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -17,7 +17,7 @@ import CoordConv
 import model_builders
 import runs
 import supervised_training
-from conftest import TINY, InterruptAfter, documented_counts
+from conftest import TINY, assert_same_figures, documented_counts, interrupted_then_resumed
 from data import not_so_clevr as generator
 from util import run_cli
 
@@ -233,19 +233,18 @@ def test_same_seed_repeats_the_run(tmp_path, tiny_h5):
     assert first["final"] == second["final"]
 
 
-def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_h5, monkeypatch, capsys):
-    make_callbacks = supervised_training.make_callbacks
-    monkeypatch.setattr(supervised_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(2)])
-    with pytest.raises(KeyboardInterrupt):
-        run_train(tmp_path, tiny_h5, "--arch", "coordconv_classification", "-E", "4")
-    monkeypatch.setattr(supervised_training, "make_callbacks", make_callbacks)
-    capsys.readouterr()
-    metrics = supervised_training.main(["--load", str(tmp_path / "run"), "--arch", "coordconv_classification",
-                                        "--data_h5", str(tiny_h5), "-mb", "16", "-E", "4", "-mul", "1",
-                                        "--opt", "adam"])
+def test_interrupted_run_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_h5, monkeypatch, capsys):
+    """Shuffled training: epoch e's order depends on (seed, e) alone, so the resumed run is the unbroken one."""
+    argv = ["--arch", "coordconv_classification", "--data_h5", str(tiny_h5), "-mb", "8", "-E", "4", "-mul", "1",
+            "--opt", "adam", "--seed", "3", "--evaluation_h5", "none"]
+    resumed = interrupted_then_resumed(supervised_training, argv + ["--output", str(tmp_path / "run")], monkeypatch)
     printed = capsys.readouterr().out
-    assert "Epoch 3/4" in printed and "Epoch 1/4" not in printed
-    assert [int(row["epoch"]) for row in metrics["history"]] == [0, 1, 2, 3]
+    assert "Epoch 3/4" in printed and printed.count("Epoch 1/4") == 1
+    unbroken = supervised_training.main(argv + ["--output", str(tmp_path / "unbroken")])
+    assert [int(row["epoch"]) for row in resumed["history"]] == [0, 1, 2, 3]
+    assert_same_figures(resumed, unbroken)
+    for part in ("train", "val"):
+        assert resumed["final"][part] == pytest.approx(unbroken["final"][part], rel=1e-6)
 
 
 def regressor_map_model(onehot_weight: float, field_weights: tuple):
