@@ -249,8 +249,8 @@ class AddCoords1D(BaseAddCoords):
     Output shape: (batch, steps, channels + 1 [+1]).
 
     Example:
-        >>> AddCoords1D()(np.zeros((2, 5, 3))).shape
-        TensorShape([2, 5, 4])
+        >>> tuple(AddCoords1D()(np.zeros((2, 5, 3))).shape)
+        (2, 5, 4)
     """
 
     dim_names = ("x_dim",)
@@ -275,8 +275,8 @@ class AddCoords2D(BaseAddCoords):
     Output shape: (batch, height, width, channels + 2 [+1]).
 
     Example:
-        >>> AddCoords2D(with_r=True)(np.zeros((2, 14, 6, 3))).shape
-        TensorShape([2, 14, 6, 6])
+        >>> tuple(AddCoords2D(with_r=True)(np.zeros((2, 14, 6, 3))).shape)
+        (2, 14, 6, 6)
     """
 
     dim_names = ("x_dim", "y_dim")
@@ -297,8 +297,8 @@ class AddCoords3D(BaseAddCoords):
     Output shape: (batch, depth, height, width, channels + 3 [+1]).
 
     Example:
-        >>> AddCoords3D()(np.zeros((1, 4, 5, 6, 2))).shape
-        TensorShape([1, 4, 5, 6, 5])
+        >>> tuple(AddCoords3D()(np.zeros((1, 4, 5, 6, 2))).shape)
+        (1, 4, 5, 6, 5)
     """
 
     dim_names = ("x_dim", "y_dim", "z_dim")
@@ -470,8 +470,8 @@ class CoordConv1D(_CoordConvMixin, keras.layers.Conv1D):
     Output shape: (batch, new_steps, filters).
 
     Example:
-        >>> CoordConv1D(4, 3, padding="same")(np.zeros((2, 10, 3))).shape
-        TensorShape([2, 10, 4])
+        >>> tuple(CoordConv1D(4, 3, padding="same")(np.zeros((2, 10, 3))).shape)
+        (2, 10, 4)
     """
 
 
@@ -496,10 +496,10 @@ class CoordConv2D(_CoordConvMixin, keras.layers.Conv2D):
     Output shape: (batch, new_height, new_width, filters).
 
     Example:
-        >>> CoordConv2D(8, 3, padding="same", with_r=True)(np.zeros((2, 14, 6, 3))).shape
-        TensorShape([2, 14, 6, 8])
-        >>> CoordConv2D(8, 1, coord_shape=(64, 64), skiptile=False)(np.zeros((2, 1, 1, 5))).shape
-        TensorShape([2, 64, 64, 8])
+        >>> tuple(CoordConv2D(8, 3, padding="same", with_r=True)(np.zeros((2, 14, 6, 3))).shape)
+        (2, 14, 6, 8)
+        >>> tuple(CoordConv2D(8, 1, coord_shape=(64, 64), skiptile=False)(np.zeros((2, 1, 1, 5))).shape)
+        (2, 64, 64, 8)
     """
 
 
@@ -522,8 +522,8 @@ class CoordConv3D(_CoordConvMixin, keras.layers.Conv3D):
     Output shape: (batch, new_depth, new_height, new_width, filters).
 
     Example:
-        >>> CoordConv3D(4, 3, padding="same")(np.zeros((1, 4, 5, 6, 2))).shape
-        TensorShape([1, 4, 5, 6, 4])
+        >>> tuple(CoordConv3D(4, 3, padding="same")(np.zeros((1, 4, 5, 6, 2))).shape)
+        (1, 4, 5, 6, 4)
     """
 
 
@@ -546,8 +546,8 @@ class CoordConv2DTranspose(_CoordConvMixin, keras.layers.Conv2DTranspose):
     Output shape: (batch, new_height, new_width, filters).
 
     Example:
-        >>> CoordConv2DTranspose(4, 3, strides=2, padding="same")(np.zeros((2, 8, 8, 3))).shape
-        TensorShape([2, 16, 16, 4])
+        >>> tuple(CoordConv2DTranspose(4, 3, strides=2, padding="same")(np.zeros((2, 8, 8, 3))).shape)
+        (2, 16, 16, 4)
     """
 
     transposed = True
@@ -562,8 +562,8 @@ class CoordConv(CoordConv2D):
     plus `skiptile`).
 
     Example:
-        >>> CoordConv(64, 64, False, 32, 1)(np.zeros((2, 64, 64, 3))).shape
-        TensorShape([2, 64, 64, 32])
+        >>> tuple(CoordConv(64, 64, False, 32, 1)(np.zeros((2, 64, 64, 3))).shape)
+        (2, 64, 64, 32)
     """
 
     def __init__(self, x_dim=None, y_dim=None, with_r=False, *args, **kwargs):

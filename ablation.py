@@ -22,7 +22,7 @@ import statistics
 import sys
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import h5py
 import keras

@@ -10,7 +10,6 @@ the region proposal network adds them (train_detection.py).
 import dataclasses
 from typing import Callable, Optional
 
-import detection
 import model_builders
 import tasks
 from util import CliError
@@ -60,9 +59,17 @@ def _generative() -> list:
     return entries
 
 
+def build_region_proposal_network(*args, **kwargs):
+    """detection.build_network, imported when called: the region proposals are TensorFlow's alone
+    (tf.image.non_max_suppression), and the registry loads on every backend."""
+    import detection
+
+    return detection.build_network(*args, **kwargs)
+
+
 def _detection() -> list:
-    return [Arch("rpn_sampler", "train_detection.py", detection.build_network),
-            Arch("coord_rpn_sampler", "train_detection.py", detection.build_network, coords=True),
+    return [Arch("rpn_sampler", "train_detection.py", build_region_proposal_network),
+            Arch("coord_rpn_sampler", "train_detection.py", build_region_proposal_network, coords=True),
             Arch("rpn_sampler_stn", "train_detection.py", None,
                  missing="is listed by the paper's train_faster_rcnn.py but never built (it raises "
                          "'Architecture unknown'): there is no network to port")]

@@ -18,7 +18,7 @@ finished epoch.
 import json
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import matplotlib
@@ -31,8 +31,8 @@ import datasets
 from batches import EpochBatches, EpochOrder
 import detection
 from data import field_of_mnist
-from runs import (ElapsedTime, EpochTensorBoard, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, started_run, write_config,
+from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
+                  progress_verbosity, read_history, start_from_snapshot, started_run, tensorboard, write_config,
                   write_json)
 from util import CliError, add_lr_policy_flags, positive, standard_parser
 
@@ -146,7 +146,7 @@ def make_callbacks(args, out: Path, val, train_batches) -> list:
         EpochEvaluation(out, val, not args.quiet),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        EpochTensorBoard(out / "tensorboard"),
+        *tensorboard(out / "tensorboard", args),
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetwork(out, args.snapshot_to, args.snapshot_every))

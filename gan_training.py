@@ -23,7 +23,7 @@ the same folder (or --load FOLDER) resumes from the last finished epoch.
 import json
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import numpy as np
@@ -34,8 +34,8 @@ import datasets
 from batches import EpochBatches, EpochOrder, SeededNoise, ZippedBatches
 import generative
 import model_builders
-from runs import (ElapsedTime, EpochTensorBoard, TrackedSteps, console, elapsed, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, started_run, write_config, write_json)
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
+                  read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         save_networks, statistics_kept)
 from util import CliError, positive, standard_parser
@@ -220,7 +220,7 @@ def make_callbacks(args, out: Path, data_report: dict, train_batches) -> list:
         GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        EpochTensorBoard(out / "tensorboard"),
+        *tensorboard(out / "tensorboard", args),
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetworks(out, args.snapshot_to, args.snapshot_every))

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import matplotlib

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
+import backends
 from util import CliError
 
 
@@ -39,14 +39,8 @@ def clear_if_stale(out: Path, wanted: dict):
     if not config_path.exists():
         return
     saved = json.loads(config_path.read_text())
-    if any(saved.get(key) != value for key, value in {**wanted, **software()}.items()):
+    if any(saved.get(key) != value for key, value in {**wanted, **backends.software()}.items()):
         shutil.rmtree(out)
-
-
-def software() -> dict:
-    """What a run's float rounding depends on beyond its flags: the library versions and the CPU kernels."""
-    return {"tensorflow": tf.__version__, "keras": keras.__version__,
-            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS")}
 
 
 LOCK = ".lock"  # in each run or results folder: the pid of the process writing there
@@ -85,17 +79,9 @@ def started_run(args, data_h5):
     """The run's folder, made and locked; the GPUs hidden under --cpu; every random seed set from --seed."""
     with locked(output_dir(args, data_h5)) as out:
         if args.cpu:
-            hide_gpus()
+            backends.hide_gpus()
         keras.utils.set_random_seed(args.seed)
         yield out
-
-
-def hide_gpus():
-    """--cpu: TensorFlow places everything on the CPU."""
-    try:
-        tf.config.set_visible_devices([], "GPU")
-    except RuntimeError as error:
-        raise CliError(f"--cpu must be set before TensorFlow starts in this process ({error})")
 
 
 def start_from_snapshot(model, path):
@@ -119,6 +105,15 @@ def console(args):
 def progress_verbosity(args) -> int:
     """Keras' progress bar on a terminal or with --verbose, one line per epoch in a log, nothing if --quiet."""
     return 0 if args.quiet else 1 if args.verbose or sys.stdout.isatty() else 2
+
+
+def tensorboard(log_dir: Path, args) -> list:
+    """[EpochTensorBoard] on TensorFlow; on another backend, none, and one line saying so (its writer is
+    TensorFlow's)."""
+    if backends.is_tensorflow():
+        return [EpochTensorBoard(log_dir)]
+    console(args)(f"no TensorBoard summaries on the {backends.NAME} backend: they are written by TensorFlow")
+    return []
 
 
 class EpochTensorBoard(keras.callbacks.TensorBoard):
@@ -181,7 +176,7 @@ def read_history(history_csv: Path) -> list:
 
 def write_config(out: Path, args, **extra):
     """config.json: the parsed flags and the software, so the folder alone tells how to rerun it."""
-    write_json(out / "config.json", {**vars(args), "output": str(out), **extra, **software()})
+    write_json(out / "config.json", {**vars(args), "output": str(out), **extra, **backends.software()})
 
 
 def write_json(path: Path, content: dict):

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 from archs import ARCHS
 from util import CliError, Parser, run_cli

@@ -9,23 +9,23 @@ and the final metrics.json. Rerunning into the same folder (or --load FOLDER)
 resumes from the last finished epoch.
 """
 
+import contextlib
 import json
 import os
 import shutil
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # Keras on its backend, quiet: before keras loads
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import archs
 import datasets
 import model_builders
 import tasks
 from batches import EpochBatches, EpochOrder
-from runs import (ElapsedTime, EpochTensorBoard, console, elapsed, hide_gpus, lr_policy_callbacks, optimizer_from_flags,
+from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags, tensorboard,
                   locked, output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
                   write_config, write_json)
 from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
@@ -123,6 +123,8 @@ def validate(args):
         raise CliError(f"--redraw_dead {args.redraw_dead} must be at least 0")
     if args.redraw_dead and args.load and not Path(args.load).is_dir():
         raise CliError("--redraw_dead draws new initialisations; --load FILE starts from saved weights")
+    if args.strategy != "default":
+        backends.require_tensorflow(f"--strategy {args.strategy}")
     if args.cpu_devices != 1 and args.strategy != "mirrored":
         raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
@@ -130,14 +132,26 @@ def validate(args):
     return arch.task, tasks.loss_name(arch.task, args.use_mse_loss, args.use_sigm_loss)
 
 
-def distribution_strategy(args) -> tf.distribute.Strategy:
-    """Chosen once, before TensorFlow touches a device; the model is built in its scope."""
+class OneDevice:
+    """No distribution: the model is built and trained where the backend puts it."""
+
+    num_replicas_in_sync = 1
+
+    @staticmethod
+    def scope():
+        return contextlib.nullcontext()
+
+
+def distribution_strategy(args):
+    """Chosen once, before the backend touches a device; the model is built in its scope."""
     if args.cpu:
-        hide_gpus()
+        backends.hide_gpus()
+    if args.strategy == "default":
+        return OneDevice()
+    import tensorflow as tf  # validate() has checked the backend: tf.distribute is TensorFlow's
+
     if args.strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    if args.strategy == "default":
-        return tf.distribute.get_strategy()
     if args.cpu_devices > 1:
         split_cpu(args.cpu_devices)
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -148,6 +162,8 @@ def distribution_strategy(args) -> tf.distribute.Strategy:
 
 
 def split_cpu(count: int):
+    import tensorflow as tf  # --cpu-devices goes with --strategy mirrored, TensorFlow's
+
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
@@ -289,9 +305,9 @@ def make_callbacks(args, out, steps_per_epoch, train_batches, val, task, clock: 
         RegularisationLoss(),
         clock,
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        EpochTensorBoard(out / "tensorboard"),
-        ImageSummaries(out / "tensorboard" / "images", val[0][:8]),
     ]
+    summaries = tensorboard(out / "tensorboard", args)
+    callbacks += summaries + ([ImageSummaries(out / "tensorboard" / "images", val[0][:8])] if summaries else [])
     if args.snapshot_every > 0:
         callbacks.append(keras.callbacks.ModelCheckpoint(
             str(out / f"{args.snapshot_to}_epoch{{epoch:03d}}.keras"),
@@ -347,6 +363,9 @@ class ImageSummaries(keras.callbacks.Callback):
         self.log_dir, self.inputs = log_dir, inputs
 
     def on_train_begin(self, logs=None):
+        import tensorflow as tf  # made only on TensorFlow, beside its TensorBoard callback (runs.tensorboard)
+
+        self.summary = tf.summary
         self.writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -355,7 +374,7 @@ class ImageSummaries(keras.callbacks.Callback):
         if len(images.shape) != 4:
             return
         with self.writer.as_default():
-            tf.summary.image("val_predictions", tf.sigmoid(images), step=epoch, max_outputs=8)
+            self.summary.image("val_predictions", keras.ops.sigmoid(images), step=epoch, max_outputs=8)
 
 
 def best_epoch(history: list, task) -> dict:
@@ -468,7 +487,7 @@ def main(argv=None):
 
 def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
     """Trains (or resumes) the run in `out`, which this process holds, and writes its results."""
-    tf.config.experimental.enable_op_determinism()
+    backends.make_deterministic()
     steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
     redrawn = read_redrawn(out)
 

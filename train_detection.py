@@ -8,8 +8,12 @@ Every flag: python train_detection.py --help. Other scripts import detection_tra
 
 import sys
 
-from detection_training import main
-from util import run_cli
+import backends
+
+backends.exit_unless_tensorflow("train_detection.py", "tf.image.non_max_suppression")
+
+from detection_training import main  # noqa: E402  after the backend check: it imports TensorFlow
+from util import run_cli  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(run_cli(main))

@@ -26,7 +26,7 @@ decoder).
 import json
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import numpy as np
@@ -39,8 +39,8 @@ import generative
 import model_builders
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                         image_grid, save_networks)
-from runs import (ElapsedTime, EpochTensorBoard, TrackedSteps, console, elapsed, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, started_run, write_config, write_json)
+from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
+                  read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
 from util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
@@ -192,7 +192,7 @@ def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray, tra
         VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
         ElapsedTime(out / "history.csv"),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        EpochTensorBoard(out / "tensorboard"),
+        *tensorboard(out / "tensorboard", args),
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetworks(out, args.snapshot_to, args.snapshot_every))

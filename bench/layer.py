@@ -19,7 +19,7 @@ C channels, the same way.
 import argparse
 import importlib.util
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import tensorflow as tf

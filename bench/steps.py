@@ -17,20 +17,20 @@ epochs as bench.train does, keeps the machine's noise out of the ratio.
 import argparse
 from pathlib import Path
 
-import tf_env  # noqa: F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import tensorflow as tf
 
 import gan_training
 import supervised_training
 from batches import EpochBatches
+from bench.backends import SUPERVISED_FLAGS
 from bench.forms import concatenation_builders
 from bench.timing import median_seconds
 from util import positive
 
 SUPERVISED = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor", "upsample_coordconv_coords")
 SUPERVISED_DATA = "rectangle_4_uniform.h5"
-SUPERVISED_FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1"
 GAN_ARCHS = ("clevr_coordconv_in_g", "clevr_coordconv_in_gd", "clevr_gan")
 GAN_FLAGS = "--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam"  # the paper's README
 GAN_IMAGE_SHAPE = (64, 64, 3)

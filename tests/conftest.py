@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import tf_env  # noqa: E402,F401  quiet, oneDNN: before TensorFlow loads
+import backends  # noqa: E402,F401  Keras on its backend, quiet: before keras loads
 
 import h5py  # noqa: E402
 import keras  # noqa: E402

@@ -55,3 +55,14 @@ def test_bench_kernels_prints_a_ratio_per_arch(tiny_data_dir):
     header, row = printed.strip().splitlines()
     assert header.split() == ["arch", "eigen", "ms", "oneDNN", "ms", "speed-up"]
     assert row.split()[0] == "coordconv_regressor" and row.endswith("x")
+
+
+@pytest.mark.slow  # compiles four models on each backend, about a minute
+def test_bench_backends_prints_tensorflow_and_jax_side_by_side(tiny_data_dir):
+    ran = subprocess.run([sys.executable, "-m", "bench.backends", "--repeats", "1", "--data-dir", str(tiny_data_dir)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    rows = ran.stdout.strip().splitlines()[1:]
+    assert [row.split()[0] for row in rows] == ["coordconv_classification", "deconv_classification",
+                                                "coordconv_rendering", "coordconv_regressor"]
+    assert all(float(row.split()[1]) > 0 and float(row.split()[2]) > 0 for row in rows)

@@ -1,4 +1,4 @@
-"""tf_env.py: TensorFlow loads with oneDNN's kernels and says nothing on stderr."""
+"""backends.py: Keras loads TensorFlow with oneDNN's kernels and says nothing on stderr."""
 
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 from conftest import ROOT
 
-PROBE = ("import tf_env; from tensorflow.python.util import _pywrap_util_port; "
+PROBE = ("import backends; from tensorflow.python.util import _pywrap_util_port; "
          "print(_pywrap_util_port.IsMklEnabled())")
 
 

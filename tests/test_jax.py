@@ -1,0 +1,97 @@
+"""The layer and train.py's models on Keras' JAX backend, in subprocesses where TensorFlow cannot be imported
+(as on the GPU machine), against the same models on TensorFlow in this process."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import archs
+import model_builders
+from conftest import ROOT
+from data import not_so_clevr
+
+RUNNER = ROOT / "tests" / "without_tensorflow.py"
+FAMILIES = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor")
+COMPARED = FAMILIES + ("deconv_classification", "deconv_rendering", "conv_regressor", "upsample_coordconv_coords")
+
+
+def on_jax(*argv, cwd=ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    return subprocess.run([sys.executable, str(RUNNER), *map(str, argv)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.mark.parametrize("arch", FAMILIES)
+def test_one_epoch_of_each_supervised_family_trains_on_jax(tmp_path, tiny_data_dir, arch):
+    data_h5 = not_so_clevr.dataset_path(tiny_data_dir, "quadrant")
+    ran = on_jax("train.py", "--arch", arch, "-E", "1", "-mb", "16", "-mul", "1", "--data_h5", data_h5,
+                 "--output", tmp_path / "run")
+    assert ran.returncode == 0, ran.stderr
+    assert "no TensorBoard summaries on the jax backend" in ran.stdout and ran.stderr == ""
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and np.isfinite(metrics["final"]["val"]["loss"])
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["backend"] == "jax"
+
+
+JAX_SIDE = """
+import sys
+sys.path.insert(0, {root!r})
+import backends
+import keras
+import numpy as np
+import model_builders  # noqa: F401  registers the builders' layers
+folder = {folder!r}
+for name in {archs!r}:
+    model = keras.saving.load_model(f"{{folder}}/{{name}}_tf.keras")
+    outputs = keras.tree.flatten(model.predict(np.load(f"{{folder}}/{{name}}_x.npy"), verbose=0))
+    np.savez(f"{{folder}}/{{name}}_jax.npz", *outputs)
+    model.save(f"{{folder}}/{{name}}_jax.keras")
+print(backends.NAME)
+"""
+
+
+def test_the_same_weights_give_the_same_outputs_on_jax_and_tensorflow_and_keras_files_cross(tmp_path):
+    """Saved here on TensorFlow, loaded and run on JAX, saved there and loaded back here: outputs equal to 1e-4."""
+    expected = {}
+    spec = model_builders.ModelSpec(x_dim=64, y_dim=64, mul=1)
+    for name in COMPARED:
+        keras.utils.set_random_seed(0)
+        model = archs.ARCHS[name].build(spec)
+        x = np.random.default_rng(0).uniform(0, 1, (2, *model.input_shape[1:])).astype("float32")
+        np.save(tmp_path / f"{name}_x.npy", x)
+        model.save(tmp_path / f"{name}_tf.keras")
+        expected[name] = keras.tree.flatten(model.predict(x, verbose=0))
+    (tmp_path / "jax_side.py").write_text(JAX_SIDE.format(root=str(ROOT), folder=str(tmp_path), archs=COMPARED))
+    ran = on_jax(tmp_path / "jax_side.py")
+    assert ran.returncode == 0 and ran.stdout.strip() == "jax", ran.stderr
+    for name in COMPARED:
+        on_jax_outputs = np.load(tmp_path / f"{name}_jax.npz")
+        loaded_back = keras.saving.load_model(tmp_path / f"{name}_jax.keras")
+        back_outputs = keras.tree.flatten(loaded_back.predict(np.load(tmp_path / f"{name}_x.npy"), verbose=0))
+        for index, want in enumerate(expected[name]):
+            np.testing.assert_allclose(on_jax_outputs[f"arr_{index}"], want, rtol=1e-4, atol=1e-4, err_msg=name)
+            np.testing.assert_allclose(back_outputs[index], want, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_the_layers_doctests_run_on_jax():
+    ran = on_jax("-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--doctest-modules", "CoordConv.py")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+
+
+@pytest.mark.parametrize("backend, argv, message", [
+    ("torch", ["train.py", "--arch", "coordconv_classification"],
+     "the Keras backend 'torch' is not installed (No module named 'torch'): pip install torch"),
+    ("jax", ["train.py", "--arch", "coordconv_classification", "--strategy", "mirrored"],
+     "--strategy mirrored needs the TensorFlow backend; KERAS_BACKEND is jax"),
+    ("jax", ["train_gan.py", "--arch", "simple_gan"], "train_gan.py runs on the TensorFlow backend only"),
+    ("jax", ["train_detection.py", "--arch", "rpn_sampler"], "train_detection.py runs on the TensorFlow backend only"),
+])
+def test_a_backend_that_cannot_run_it_is_one_line_and_exit_2(backend, argv, message):
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    ran = subprocess.run([sys.executable, str(RUNNER), *argv], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert ran.returncode == 2 and message in ran.stderr and ran.stderr.count("\n") == 1, ran.stderr
