@@ -4,7 +4,8 @@ A run killed in epoch k and resumed from its backup must see the batches an
 unbroken run would: an input pipeline that carries its shuffle state from
 epoch to epoch (tf.data's `reshuffle_each_iteration`) restarts that state on
 resume. Here epoch e's order is the permutation drawn from (seed, e), set by
-the `EpochOrder` callback before the epoch's first batch is read. Batches are
+the `EpochOrder` callback before the epoch's first batch is read; `fit_in_order`
+is model.fit with it. Batches are
 NumPy arrays served by `keras.utils.PyDataset`, which feeds fit() on
 TensorFlow, JAX and PyTorch alike.
 """
@@ -84,6 +85,15 @@ class ZippedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> dict:
         return {name: part[index] for name, part in self.parts.items()}
+
+
+def fit_in_order(model, batches, callbacks: list, **fit_kwargs):
+    """model.fit over `batches` (EpochBatches or ZippedBatches) in their own epoch order.
+
+    EpochOrder sets each epoch's order before it begins; shuffle=False, since
+    Keras would otherwise shuffle a PyDataset's batch indices with its own state.
+    """
+    return model.fit(batches, callbacks=[EpochOrder(batches), *callbacks], shuffle=False, **fit_kwargs)
 
 
 class EpochOrder(keras.callbacks.Callback):

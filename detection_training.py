@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 
 import archs
 import datasets
-from batches import EpochBatches, EpochOrder
+from batches import EpochBatches, fit_in_order
 import detection
 from data import field_of_mnist
 from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
@@ -139,9 +139,8 @@ class SaveNetwork(keras.callbacks.Callback):
             self.model.network.save(self.out / f"{self.stem}_epoch{epoch + 1:03d}.keras")
 
 
-def make_callbacks(args, out: Path, val, train_batches) -> list:
+def make_callbacks(args, out: Path, val) -> list:
     callbacks = [
-        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         EpochEvaluation(out, val, not args.quiet),
         ElapsedTime(out / "history.csv"),
@@ -190,10 +189,8 @@ def main(argv=None):
         log(f"{args.arch}: {model.network.count_params():,} params; {len(train[0])} train / {len(val[0])} val images "
             f"of {args.num} digits from {data_path(args)}; output in {out}")
 
-        train_batches = dataset(*train, seed=args.seed)
-        model.fit(train_batches, epochs=args.epochs, validation_data=dataset(*val),
-                  callbacks=make_callbacks(args, out, val, train_batches), shuffle=False,
-                  verbose=progress_verbosity(args))
+        fit_in_order(model, dataset(*train, seed=args.seed), make_callbacks(args, out, val), epochs=args.epochs,
+                     validation_data=dataset(*val), verbose=progress_verbosity(args))
         metrics = write_results(args, model, out, len(train[0]))
         log(summary_line(metrics))
         return metrics

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 import archs
 import datasets
-from batches import EpochBatches, EpochOrder, SeededNoise, ZippedBatches
+from batches import EpochBatches, SeededNoise, ZippedBatches, fit_in_order
 import generative
 import model_builders
 from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
@@ -212,10 +212,9 @@ class GANSamples(generative.EpochSamples):
         return self.walk_z
 
 
-def make_callbacks(args, out: Path, data_report: dict, train_batches) -> list:
+def make_callbacks(args, out: Path, data_report: dict) -> list:
     # GANSamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
-        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
         ElapsedTime(out / "history.csv"),
@@ -266,9 +265,8 @@ def main(argv=None):
         log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
             f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")
 
-        train_batches = make_dataset(images, args)
-        gan.fit(train_batches, epochs=args.epochs, callbacks=make_callbacks(args, out, data_report, train_batches),
-                shuffle=False, verbose=progress_verbosity(args))
+        fit_in_order(gan, make_dataset(images, args), make_callbacks(args, out, data_report), epochs=args.epochs,
+                     verbose=progress_verbosity(args))
         metrics = write_results(args, gan, out, data_report, steps_per_epoch(images, args.minibatch))
         log(summary_line(metrics))
         return metrics

@@ -24,7 +24,7 @@ import archs
 import datasets
 import model_builders
 import tasks
-from batches import EpochBatches, EpochOrder
+from batches import EpochBatches, fit_in_order
 from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags, tensorboard,
                   locked, output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
                   write_config, write_json)
@@ -295,19 +295,18 @@ def training_batches(args, train) -> EpochBatches:
     return EpochBatches(train, args.minibatch, seed=args.seed if args.shuffletrain else None)
 
 
-def make_callbacks(args, out, steps_per_epoch, train_batches, val, task, clock: ElapsedTime, check_dead=False):
-    train = train_batches.arrays
+def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False):
     check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES], epochs_checked(args))] if check_dead else []
     callbacks = check + [
-        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
         clock,
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
-    summaries = tensorboard(out / "tensorboard", args)
-    callbacks += summaries + ([ImageSummaries(out / "tensorboard" / "images", val[0][:8])] if summaries else [])
+    callbacks += tensorboard(out / "tensorboard", args)
+    if backends.is_tensorflow():  # its writer is TensorFlow's, as TensorBoard's
+        callbacks.append(ImageSummaries(out / "tensorboard" / "images", val[0][:8]))
     if args.snapshot_every > 0:
         callbacks.append(keras.callbacks.ModelCheckpoint(
             str(out / f"{args.snapshot_to}_epoch{{epoch:03d}}.keras"),
@@ -523,13 +522,11 @@ def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn:
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
     clock = ElapsedTime(out / "history.csv", spent_before)
-    train_batches = training_batches(args, train)
-    callbacks = make_callbacks(args, out, steps_per_epoch, train_batches, val, task, clock,
-                               len(redrawn) < args.redraw_dead)
+    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, clock, len(redrawn) < args.redraw_dead)
     try:
-        model.fit(train_batches, epochs=args.epochs,
-                  validation_data=None if args.skipval else EpochBatches(val, args.minibatch),
-                  callbacks=callbacks, shuffle=False, verbose=progress_verbosity(args))
+        fit_in_order(model, training_batches(args, train), callbacks, epochs=args.epochs,
+                     validation_data=None if args.skipval else EpochBatches(val, args.minibatch),
+                     verbose=progress_verbosity(args))
         return True
     except DeadOutputError as dead:
         redrawn.append({"initialisation_seed": initialisation_seed(args.seed, len(redrawn)),

@@ -34,7 +34,7 @@ import tensorflow as tf
 
 import archs
 import datasets
-from batches import EpochBatches, EpochOrder
+from batches import EpochBatches, fit_in_order
 import generative
 import model_builders
 from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
@@ -184,10 +184,9 @@ class VAESamples(generative.EpochSamples):
         return {"reconstructions": image_grid(np.concatenate([self.originals, reconstructions]), RECONSTRUCTED)}
 
 
-def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray, train_batches) -> list:
+def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> list:
     # VAESamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
-        EpochOrder(train_batches),
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
         ElapsedTime(out / "history.csv"),
@@ -240,10 +239,10 @@ def main(argv=None):
         log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
             f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")
 
-        train_batches = make_dataset(train_images, args.minibatch, seed=args.seed)
-        vae.fit(train_batches, epochs=args.epochs, validation_data=make_dataset(held_out, args.minibatch),
-                callbacks=make_callbacks(args, out, data_report, held_out, train_batches), shuffle=False,
-                verbose=progress_verbosity(args))
+        fit_in_order(vae, make_dataset(train_images, args.minibatch, seed=args.seed),
+                     make_callbacks(args, out, data_report, held_out), epochs=args.epochs,
+                     validation_data=make_dataset(held_out, args.minibatch),
+                     verbose=progress_verbosity(args))
         metrics = write_results(args, vae, out, data_report, held_out, -(-len(train_images) // args.minibatch))
         log(summary_line(metrics))
         return metrics

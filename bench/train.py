@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 import supervised_training
-from batches import EpochBatches, EpochOrder
+from batches import EpochBatches, fit_in_order
 from bench.forms import concatenation_builders
 from experiments import experiment
 from util import positive
@@ -68,9 +68,8 @@ def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
     model = supervised_training.seeded_model(args, task, loss, steps_per_epoch=steps)
     model.jit_compile = jit_compile  # Keras' "auto" is off on a CPU, on with a GPU
     clock = EpochClock()
-    batches = EpochBatches((train_x, train_y), args.minibatch, seed=args.seed)
-    model.fit(batches, epochs=epochs, validation_data=EpochBatches(val, args.minibatch),
-              callbacks=[EpochOrder(batches), clock], shuffle=False, verbose=0)
+    fit_in_order(model, EpochBatches((train_x, train_y), args.minibatch, seed=args.seed), [clock], epochs=epochs,
+                 validation_data=EpochBatches(val, args.minibatch), verbose=0)
     return steady_seconds_per_epoch(clock.ends)
 
 
