@@ -5,7 +5,9 @@ supervised archs (train.py) on JAX, the way onto the GPU machine, which has JAX
 and no TensorFlow. What only TensorFlow can do is asked for through
 `require_tensorflow`, which names the flag and the fix.
 
-- TF_CPP_MIN_LOG_LEVEL=3: no I0000/E0000 lines on the console.
+- TF_CPP_MIN_LOG_LEVEL=3: no I0000/E0000 lines on the console; TensorFlow's Python
+  logger at ERROR too, so no "WARNING:tensorflow" notices (retracing hints when one
+  process, such as a reproduce.py worker, trains several models in turn).
 - TF_ENABLE_ONEDNN_OPTS=1: TensorFlow turns oneDNN on by default only on CPUs
   with AVX-512-class features. Without it, an AVX2 CPU runs the small 3x3 convs
   of the painters on Eigen at half the speed (`bench/kernels.py`), and the same
@@ -57,6 +59,10 @@ except ImportError as error:
 import keras  # noqa: E402
 
 NAME = keras.backend.backend()
+if NAME == "tensorflow":
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
 
 
 def is_tensorflow() -> bool:
