@@ -57,8 +57,12 @@ def _dynamic_coordinate_grid(spatial_shape, with_r, dtype):
 
 
 def channels_first_runs_here() -> bool:
-    """Whether the backend convolves channels_first tensors as they are on this machine: TensorFlow's CPU kernels
-    take channels_last only (its GPU kernels, JAX and PyTorch take both)."""
+    """Whether the backend surely convolves channels_first tensors as they are on this machine.
+
+    Not TensorFlow on a CPU: its Eigen kernels (its default on CPUs without
+    AVX-512, and under TF_ENABLE_ONEDNN_OPTS=0) take channels_last only; its
+    oneDNN and GPU kernels, JAX and PyTorch take both.
+    """
     if keras.backend.backend() != "tensorflow":
         return True
     import tensorflow as tf
@@ -400,8 +404,8 @@ class _CoordConvMixin:
     def _convolve(self, inputs, kernel):
         """The layer's convolution without bias or activation.
 
-        channels_first where the backend cannot run it on this device
-        (TensorFlow on a CPU, whose convolutions take channels_last only) is
+        channels_first where the backend may not run it on this device
+        (TensorFlow on a CPU, whose Eigen convolutions take channels_last only) is
         computed in channels_last, transposed in and out: the same numbers. The
         kernel's layout does not depend on the data format.
         """

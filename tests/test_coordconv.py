@@ -1,11 +1,15 @@
 """CoordConv layers against a NumPy reference, plus Keras integration checks."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import keras
 
-from conftest import check_layer
+from conftest import ROOT, check_layer
 from CoordConv import (AddCoords, AddCoords1D, AddCoords2D, AddCoords3D, CoordConv,
                        CoordConv1D, CoordConv2D, CoordConv2DTranspose, CoordConv3D)
 
@@ -285,6 +289,16 @@ def test_channels_first_equals_channels_last_on_any_device(cls, kwargs, spatial,
     np.testing.assert_allclose(np.moveaxis(input_gradient, 1, -1), expected_input_gradient, rtol=1e-5, atol=1e-4)
     for ours, theirs in zip(gradients, expected_gradients):  # kernels keep one layout in both formats
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
+
+
+def test_channels_first_equals_channels_last_on_eigens_cpu_kernels():
+    """TensorFlow's default on CPUs without AVX-512 (our scripts turn oneDNN on; a model importing the layer may
+    not): its Eigen convolutions take channels_last only, and raised UnimplementedError for channels_first."""
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                          "tests/test_coordconv.py", "-k", "test_channels_first_equals_channels_last_on_any_device"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0 and f"{len(CHANNELS_FIRST_CASES)} passed" in ran.stdout, ran.stdout[-2000:]
 
 
 def squared_sum_gradients(layer, x) -> list:
