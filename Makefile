@@ -2,7 +2,8 @@
 # `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py; `make reproduce-gan` runs
 # the generative studies (reproduce_gan.py: GANs and VAEs), `make reproduce-detection` the
 # region-proposal study (reproduce_detection.py).
-# Each sets up the virtual environment and the data it needs.
+# Each sets up the virtual environment and the data it needs. `make gpu-wheels` fetches what the GPU
+# machine lacks (gpu/wheels.txt) into .whl/, for gpu/run.sh there.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: reproduce reproduce-gan reproduce-detection test test-slow data
+.PHONY: reproduce reproduce-gan reproduce-detection test test-slow data gpu-wheels
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +39,8 @@ test: $(INSTALLED)
 
 test-slow: $(INSTALLED) $(DATA)
 	$(PY) -m pytest -q -m slow
+
+gpu-wheels: gpu/wheels.txt | $(INSTALLED)
+	$(VENV)/bin/pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl -r gpu/wheels.txt

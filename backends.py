@@ -90,6 +90,21 @@ def software() -> dict:
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS") if is_tensorflow() else None}
 
 
+def device() -> str:
+    """What the backend computes on, as a benchmark names it: the first GPU's model, else "CPU"."""
+    if NAME == "jax":
+        import jax
+
+        first = jax.devices()[0]
+        return first.device_kind if first.platform == "gpu" else "CPU"
+    if is_tensorflow():
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else "CPU"
+    return NAME
+
+
 def make_deterministic():
     """The same seed gives the same numbers: TensorFlow needs op determinism; JAX's CPU kernels are deterministic."""
     if is_tensorflow():

@@ -232,14 +232,11 @@ class RegionProposals(TrackedSteps):
                 "mean_argmax_nms_iou": tf.reduce_mean(tf.reduce_max(kept_iou, axis=1)),
                 "mean_nms_scores": tf.reduce_mean(probability)}
 
-    def train_step(self, batch):
+    def step(self, batch):
         image, digits = batch
-        with tf.GradientTape() as tape:
-            losses = self.losses_on(image, digits[0], training=True)
-        variables = self.network.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(losses["loss"], variables), variables))
-        return self.tracked(losses)
+        return self.tracked(self.descend(self.optimizer, self.network.trainable_variables,
+                                         lambda: self.losses_on(image, digits[0], training=True)))
 
-    def test_step(self, batch):
+    def evaluation_step(self, batch):
         image, digits = batch
         return self.tracked(self.losses_on(image, digits[0], training=False))

@@ -143,7 +143,7 @@ def make_callbacks(args, out: Path, val) -> list:
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         EpochEvaluation(out, val, not args.quiet),
-        ElapsedTime(out / "history.csv"),
+        ElapsedTime(out / "history.csv", budget=args.time_budget),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         *tensorboard(out / "tensorboard", args),
     ]

@@ -26,8 +26,8 @@ from pathlib import Path
 import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
+from keras import ops
 import numpy as np
-import tensorflow as tf
 
 import archs
 import datasets
@@ -111,8 +111,21 @@ def make_dataset(images: np.ndarray, args) -> ZippedBatches:
 
 def constant_label_xe(logits, label: float):
     """Sigmoid cross-entropy of every logit against one label (1: real, 0: fake), averaged."""
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), label),
-                                                                  logits=logits))
+    return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits, from_logits=True))
+
+
+class OptimizerPair:
+    """The discriminator's and the generator's optimizers as the one `model.optimizer` whose variables Keras' JAX
+    trainer carries through a step (a step's state has one optimizer's place)."""
+
+    built = True
+
+    def __init__(self, *optimizers):
+        self.optimizers = optimizers
+
+    @property
+    def variables(self) -> list:
+        return [variable for optimizer in self.optimizers for variable in optimizer.variables]
 
 
 class GAN(TrackedSteps):
@@ -132,6 +145,7 @@ class GAN(TrackedSteps):
         # built now, so a resumed run restores their slots instead of skipping them
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
+        self.optimizer = OptimizerPair(d_optimizer, g_optimizer)
 
     @property
     def networks(self) -> dict:
@@ -143,7 +157,7 @@ class GAN(TrackedSteps):
 
     def shown(self, generated):
         """The images a person sees: tanh of a linear generator's output, else the output itself."""
-        return tf.tanh(generated) if self.linear_output else generated
+        return ops.tanh(generated) if self.linear_output else generated
 
     def sample_z(self, count):
         return keras.random.uniform((count, self.z_dim), minval=-1.0, maxval=1.0, seed=self.noise)
@@ -154,34 +168,29 @@ class GAN(TrackedSteps):
         real_logits = self.discriminator(real, training=True)["logits"]
         losses = {"d_loss_real": constant_label_xe(real_logits, 1.0),
                   "d_loss_fake": constant_label_xe(fake["logits"], 0.0),
-                  "correct_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
-                  "correct_fake": tf.reduce_mean(tf.cast(fake["logits"] < 0, tf.float32)),
+                  "correct_real": ops.mean(ops.cast(real_logits > 0, "float32")),
+                  "correct_fake": ops.mean(ops.cast(fake["logits"] < 0, "float32")),
                   "g_loss_basic": constant_label_xe(fake["logits"], 1.0)}
         losses["d_loss"] = losses["d_loss_real"] + losses["d_loss_fake"]
-        losses["g_loss"] = losses["g_loss_basic"] + tf.add_n([0.0] + self.generator.losses)
+        losses["g_loss"] = losses["g_loss_basic"] + sum(self.generator.losses, 0.0)
         if real2 is not None:
-            real_features = tf.stop_gradient(self.discriminator(real2, training=True)["features"])
-            losses["g_loss_feature_match"] = tf.reduce_mean(tf.abs(real_features - fake["features"]))
+            real_features = ops.stop_gradient(self.discriminator(real2, training=True)["features"])
+            losses["g_loss_feature_match"] = ops.mean(ops.abs(real_features - fake["features"]))
             losses["g_loss"] += self.feature_match_weight * losses["g_loss_feature_match"]
         return losses
 
-    def train_step(self, batch):
+    def step(self, data):
+        batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # fit's dict, or train_on_batch's (dict, None, None)
         real, real2 = batch["images"], batch.get("images2")
-        z = batch["z"] if "z" in batch else self.sample_z(tf.shape(real)[0])
+        z = batch["z"] if "z" in batch else self.sample_z(ops.shape(real)[0])
         losses = self.losses_on(real, z, real2)
         with statistics_kept(self.generator, self.discriminator):
-            self.descend(self.d_optimizer, self.discriminator, lambda: self.losses_on(real, z, real2)["d_loss"])
+            self.descend(self.d_optimizer, self.discriminator.trainable_variables,
+                         lambda: self.losses_on(real, z, real2), "d_loss")
             for _ in range(GENERATOR_STEPS):
-                self.descend(self.g_optimizer, self.generator, lambda: self.losses_on(real, z, real2)["g_loss"])
+                self.descend(self.g_optimizer, self.generator.trainable_variables,
+                             lambda: self.losses_on(real, z, real2), "g_loss")
         return self.tracked(losses)
-
-    @staticmethod
-    def descend(optimizer, network, compute_loss):
-        """One optimizer step on `network` against `compute_loss()`."""
-        with tf.GradientTape() as tape:
-            loss = compute_loss()
-        gradients = tape.gradient(loss, network.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, network.trainable_variables))
 
 
 def build_gan(args, image_shape) -> GAN:
@@ -217,7 +226,7 @@ def make_callbacks(args, out: Path, data_report: dict) -> list:
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
-        ElapsedTime(out / "history.csv"),
+        ElapsedTime(out / "history.csv", budget=args.time_budget),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         *tensorboard(out / "tensorboard", args),
     ]

@@ -13,11 +13,10 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 
 import archs
 import gan_metrics
-from runs import write_json
+from runs import TensorBoardImages, write_json
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
@@ -79,7 +78,7 @@ def stretched(image: np.ndarray) -> np.ndarray:
 def statistics_kept(*networks):
     """Moving BatchNorm statistics as they were on entry, for passes that must not move them."""
     variables = [v for network in networks for v in network.non_trainable_variables]
-    saved = [tf.identity(v.value) for v in variables]
+    saved = [keras.ops.copy(v.value) for v in variables]
     yield
     for variable, value in zip(variables, saved):
         variable.assign(value)
@@ -109,7 +108,7 @@ class EpochSamples(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.writer = tf.summary.create_file_writer(str(self.log_dir))
+        self.images = TensorBoardImages(self.log_dir)
         if not (self.out / "initial_metrics.json").exists():  # a resumed run did this before
             write_json(self.out / "initial_metrics.json", self.record(0))
 
@@ -126,9 +125,8 @@ class EpochSamples(keras.callbacks.Callback):
                   **self.extra_images()}
         for kind, image in images.items():
             plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
-        with self.writer.as_default():
-            for kind in ("samples_bn0", "interpolation"):
-                tf.summary.image(kind, images[kind][None], step=epoch)
+        for kind in ("samples_bn0", "interpolation"):
+            self.images.write(kind, images[kind][None], epoch)
         figures = {**gan_metrics.mode_collapse(samples, self.data_report),
                    **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]),
                                              self.data_report["area_range"], self.data_report["ink"])}
@@ -139,7 +137,7 @@ class EpochSamples(keras.callbacks.Callback):
         if not batch_statistics:
             return self.model.predict(z, batch_size=100, verbose=0)
         with statistics_kept(*self.model.networks.values()):
-            return self.model(z, training=True).numpy()
+            return keras.ops.convert_to_numpy(self.model(z, training=True))
 
 
 class SaveNetworks(keras.callbacks.Callback):

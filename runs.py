@@ -18,6 +18,7 @@ from pathlib import Path
 import keras
 
 import backends
+import train_steps
 from util import CliError
 
 
@@ -116,6 +117,24 @@ def tensorboard(log_dir: Path, args) -> list:
     return []
 
 
+class TensorBoardImages:
+    """Image summaries for TensorBoard, written by TensorFlow's writer: nothing on another backend (`tensorboard`
+    says so once)."""
+
+    def __init__(self, log_dir: Path):
+        self.writer = None
+        if backends.is_tensorflow():
+            import tensorflow as tf
+
+            self.summary, self.writer = tf.summary, tf.summary.create_file_writer(str(log_dir))
+
+    def write(self, name: str, images, step: int):
+        """`images`: a batch (N, H, W, C) of values in [0, 1]."""
+        if self.writer is not None:
+            with self.writer.as_default():
+                self.summary.image(name, images, step=step, max_outputs=8)
+
+
 class EpochTensorBoard(keras.callbacks.TensorBoard):
     """Keras' TensorBoard callback as every entry point uses it: summaries once an epoch, no graph.
 
@@ -135,23 +154,31 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
 
 
 class ElapsedTime(keras.callbacks.Callback):
-    """Adds `time_s`, wall seconds since the run began, to each epoch's logs.
+    """Adds `time_s`, wall seconds since the run began, to each epoch's logs, and ends training within a budget.
 
     On resume it continues from the last time in history.csv, so "time to the
     best epoch" stays true across interruptions; a fresh run starts from
     `spent_before`, the seconds already spent on it (train.py's rejected initialisations).
+    With `budget` (--time-budget), training ends after the epoch past which
+    one more epoch as long as the last would overrun it.
     """
 
-    def __init__(self, history_csv: Path, spent_before: float = 0.0):
+    def __init__(self, history_csv: Path, spent_before: float = 0.0, budget: float = None):
         super().__init__()
-        self.history_csv, self.spent_before = history_csv, spent_before
+        self.history_csv, self.spent_before, self.budget = history_csv, spent_before, budget
 
     def on_train_begin(self, logs=None):
         history = read_history(self.history_csv)
         self.start = time.perf_counter() - (elapsed(history) if history else self.spent_before)
+        self.epoch_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs["time_s"] = self.seconds()
+        if self.budget is not None and logs["time_s"] + time.perf_counter() - self.epoch_start > self.budget:
+            self.model.stop_training = True
 
     def seconds(self) -> float:
         """Wall seconds of the run so far, `spent_before` or the resumed epochs' included."""
@@ -237,6 +264,34 @@ class TrackedSteps(keras.Model):
         if NOISE_STATE in store.keys():
             self.noise.state.assign(store[NOISE_STATE])
         super().load_own_variables({key: store[key] for key in store.keys() if key != NOISE_STATE})
+
+    def step(self, data) -> dict:
+        """One training step, written with keras.ops and `self.descend`: its figures so far (see `tracked`)."""
+        raise NotImplementedError
+
+    def evaluation_step(self, data) -> dict:
+        raise NotImplementedError
+
+    def descend(self, optimizer, variables: list, compute_losses, key="loss") -> dict:
+        """One step of `optimizer` on `variables` against compute_losses()[key], on any backend; that pass's
+        losses."""
+        return train_steps.descend(self, optimizer, variables, compute_losses, key)
+
+    if backends.NAME == "jax":  # JAX's fit passes the state in and takes it back
+        def train_step(self, state, data):
+            groups = (self.trainable_variables, self.non_trainable_variables, self.optimizer.variables,
+                      self.metrics_variables)
+            return train_steps.run_statelessly(self.step, groups, state, data)
+
+        def test_step(self, state, data):
+            groups = (self.trainable_variables, self.non_trainable_variables, self.metrics_variables)
+            return train_steps.run_statelessly(self.evaluation_step, groups, state, data)
+    else:
+        def train_step(self, data):
+            return self.step(data)
+
+        def test_step(self, data):
+            return self.evaluation_step(data)
 
     def tracked(self, figures: dict) -> dict:
         """Adds one step's figures to the epoch's means; returns the means so far, as Keras logs them."""

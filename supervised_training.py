@@ -25,9 +25,9 @@ import datasets
 import model_builders
 import tasks
 from batches import EpochBatches, fit_in_order
-from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags, tensorboard,
-                  locked, output_dir, previous_elapsed, progress_verbosity, read_history, start_from_snapshot,
-                  write_config, write_json)
+from runs import (ElapsedTime, TensorBoardImages, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
+                  tensorboard, locked, output_dir, previous_elapsed, progress_verbosity, read_history,
+                  start_from_snapshot, write_config, write_json)
 from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
@@ -362,18 +362,14 @@ class ImageSummaries(keras.callbacks.Callback):
         self.log_dir, self.inputs = log_dir, inputs
 
     def on_train_begin(self, logs=None):
-        import tensorflow as tf  # made only on TensorFlow, beside its TensorBoard callback (runs.tensorboard)
-
-        self.summary = tf.summary
-        self.writer = tf.summary.create_file_writer(str(self.log_dir))
+        self.images = TensorBoardImages(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.predict_on_batch(self.inputs)  # compiled once; an eager call costs ~4% of fit
         images = outputs["image"] if isinstance(outputs, dict) else outputs
         if len(images.shape) != 4:
             return
-        with self.writer.as_default():
-            self.summary.image("val_predictions", keras.ops.sigmoid(images), step=epoch, max_outputs=8)
+        self.images.write("val_predictions", keras.ops.sigmoid(images), epoch)
 
 
 def best_epoch(history: list, task) -> dict:
@@ -521,7 +517,7 @@ def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn:
     (see epochs_checked), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
-    clock = ElapsedTime(out / "history.csv", spent_before)
+    clock = ElapsedTime(out / "history.csv", spent_before, args.time_budget)
     callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, clock, len(redrawn) < args.redraw_dead)
     try:
         fit_in_order(model, training_batches(args, train), callbacks, epochs=args.epochs,

@@ -88,6 +88,9 @@ def standard_parser(description: str, archs) -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
     parser.add_argument("--verbose", "-V", action="store_true",
                         help="the model summary, and a progress bar for every batch even in a log file")
+    parser.add_argument("--time-budget", type=positive(float), default=None, metavar="SECONDS",
+                        help="end training after the epoch past which one more would overrun SECONDS of the run's "
+                             "wall time (resumed epochs' included); -E stays the most epochs")
     parser.add_argument("--cpu", action="store_true",
                         help="run on the CPU even where a GPU is visible (the paper's code required a GPU "
                              "unless --cpu; this port never does)")

@@ -29,8 +29,8 @@ from pathlib import Path
 import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
+from keras import ops
 import numpy as np
-import tensorflow as tf
 
 import archs
 import datasets
@@ -111,7 +111,7 @@ class VAE(TrackedSteps):
     @staticmethod
     def shown(logits):
         """The decoder's Bernoulli means, in [-1, 1] as the data."""
-        return 2.0 * tf.sigmoid(logits) - 1.0
+        return 2.0 * ops.sigmoid(logits) - 1.0
 
     def encode(self, images, training=False):
         """The posterior's mean: the latent a walk between two images goes through."""
@@ -124,23 +124,21 @@ class VAE(TrackedSteps):
         """Negative ELBO and its terms, per image (summed over pixels and latent dimensions), batch mean."""
         posterior = self.encoder(images, training=training)
         mean, log_var = posterior["mean"], posterior["log_var"]
-        z = mean + tf.exp(0.5 * log_var) * keras.random.normal(tf.shape(mean), seed=noise)
+        z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=noise)
         logits = self.decoder(z, training=training)
-        pixels = tf.nn.sigmoid_cross_entropy_with_logits(labels=(images + 1.0) / 2.0, logits=logits)
-        reconstruction = tf.reduce_mean(tf.reduce_sum(pixels, axis=[1, 2, 3]))
-        kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mean) - tf.exp(log_var), axis=1))
-        penalty = tf.add_n([0.0] + self.encoder.losses + self.decoder.losses)
+        pixels = ops.binary_crossentropy((images + 1.0) / 2.0, logits, from_logits=True)
+        reconstruction = ops.mean(ops.sum(pixels, axis=[1, 2, 3]))
+        kl = ops.mean(-0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=1))
+        penalty = sum(self.encoder.losses + self.decoder.losses, 0.0)
         return {"loss": reconstruction + self.beta * kl + penalty, "reconstruction": reconstruction, "kl": kl}
 
-    def train_step(self, data):
+    def step(self, data):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # batches of images alone come as (images,)
         variables = self.encoder.trainable_variables + self.decoder.trainable_variables
-        with tf.GradientTape() as tape:
-            losses = self.losses_on(images, training=True, noise=self.noise)
-        self.optimizer.apply_gradients(zip(tape.gradient(losses["loss"], variables), variables))
-        return self.tracked(losses)
+        return self.tracked(self.descend(self.optimizer, variables,
+                                         lambda: self.losses_on(images, training=True, noise=self.noise)))
 
-    def test_step(self, data):
+    def evaluation_step(self, data):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self.tracked(self.losses_on(images, training=False, noise=self.evaluation_noise))
 
@@ -175,12 +173,13 @@ class VAESamples(generative.EpochSamples):
 
     def walk_latents(self) -> np.ndarray:
         """The encoder moves every epoch, so the walks' ends are encoded anew."""
-        ends = self.model.encode(self.pairs.reshape(-1, *self.pairs.shape[2:])).numpy().reshape(WALKS, 2, -1)
+        ends = ops.convert_to_numpy(self.model.encode(self.pairs.reshape(-1, *self.pairs.shape[2:])))
+        ends = ends.reshape(WALKS, 2, -1)
         return np.concatenate([interpolate(start, end) for start, end in ends])
 
     def extra_images(self) -> dict:
         """Held-out images (top row) over their reconstructions."""
-        reconstructions = self.model.reconstruct(self.originals).numpy()
+        reconstructions = ops.convert_to_numpy(self.model.reconstruct(self.originals))
         return {"reconstructions": image_grid(np.concatenate([self.originals, reconstructions]), RECONSTRUCTED)}
 
 
@@ -189,7 +188,7 @@ def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> 
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
-        ElapsedTime(out / "history.csv"),
+        ElapsedTime(out / "history.csv", budget=args.time_budget),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         *tensorboard(out / "tensorboard", args),
     ]

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Times one compiled training step of train.py's models on TensorFlow and on JAX, side by side in one run.
+"""Times one compiled training step of train.py's and train_gan.py's models on TensorFlow and on JAX, side by
+side in one run.
 
     python -m bench.backends [--repeats 10] [--data-dir data]    # needs both tensorflow and jax
 
 Keras chooses its backend once per process, so each backend's steps run in a
-child process (`--child`): the arch's model with the seed study's flags, its
-first minibatch of the uniform split, `train_on_batch` compiled by the backend
-(tf.function; jax.jit), warmed up, then the median of --repeats steps. The
-children run one after the other; the table prints both and the ratio.
-TensorFlow stays the CPU default unless JAX is faster.
+child process (`--child`): the arch's model with the seed study's flags and its
+first minibatch of the uniform split, or the GAN at the paper's Sort-of-Clevr
+setting (64x64 RGB, z of 256, minibatch 16, random images; one D step, two G
+steps); `train_on_batch` compiled by the backend (tf.function; jax.jit), warmed
+up, then the median of --repeats steps. The children run one after the other;
+the table prints both and the ratio. TensorFlow stays the CPU default unless
+JAX is faster.
 """
 
 import argparse
@@ -18,8 +21,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-ARCHS = ("coordconv_classification", "deconv_classification", "coordconv_rendering", "coordconv_regressor")
+import numpy as np
+
+SUPERVISED = ("coordconv_classification", "deconv_classification", "coordconv_rendering", "coordconv_regressor")
+GAN = "clevr_coordconv_in_gd"
+ARCHS = SUPERVISED + (GAN,)
 SUPERVISED_FLAGS = "-mb 16 -L 0.005 --opt adam --l2 0.001 -mul 1"  # the seed study's
+GAN_FLAGS = "--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam"  # the paper's README
+GAN_IMAGE_SHAPE = (64, 64, 3)
 BACKENDS = ("tensorflow", "jax")
 
 
@@ -27,18 +36,23 @@ def child_seconds(data_h5: str, repeats: int) -> dict:
     """{arch: median seconds of one train step} on this process's backend."""
     import backends  # noqa: F401  Keras on the backend the parent chose, quiet
 
+    import gan_training
     import supervised_training
     from batches import EpochBatches
     from bench.timing import median_seconds
 
     steps = {}
-    for arch in ARCHS:
+    for arch in SUPERVISED:
         args = supervised_training.parse_args(["--arch", arch, "--data_h5", data_h5, *SUPERVISED_FLAGS.split()])
         task, loss = supervised_training.validate(args)
         train, _ = supervised_training.load_data(args, task)
         model = supervised_training.build_model(args, task, loss, steps_per_epoch=1)
         inputs, targets = EpochBatches(train, args.minibatch)[0]
         steps[arch] = lambda model=model, inputs=inputs, targets=targets: model.train_on_batch(inputs, targets)
+    args = gan_training.parse_args(["--arch", GAN, *GAN_FLAGS.split()])
+    gan = gan_training.build_gan(args, GAN_IMAGE_SHAPE)
+    images = np.random.default_rng(0).uniform(-1, 1, (args.minibatch, *GAN_IMAGE_SHAPE)).astype("float32")
+    steps[GAN] = lambda: gan.train_on_batch({"images": images})
     return median_seconds(steps, repeats)
 
 

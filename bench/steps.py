@@ -24,7 +24,7 @@ import tensorflow as tf
 import gan_training
 import supervised_training
 from batches import EpochBatches
-from bench.backends import SUPERVISED_FLAGS
+from bench.backends import GAN_FLAGS, GAN_IMAGE_SHAPE, SUPERVISED_FLAGS
 from bench.forms import concatenation_builders
 from bench.timing import median_seconds
 from util import positive
@@ -32,8 +32,6 @@ from util import positive
 SUPERVISED = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor", "upsample_coordconv_coords")
 SUPERVISED_DATA = "rectangle_4_uniform.h5"
 GAN_ARCHS = ("clevr_coordconv_in_g", "clevr_coordconv_in_gd", "clevr_gan")
-GAN_FLAGS = "--z_dim 256 -mb 16 -L 0.0001 --lr2 .0005 --opt adam"  # the paper's README
-GAN_IMAGE_SHAPE = (64, 64, 3)
 
 
 def supervised_step(arch: str, data_h5: Path):

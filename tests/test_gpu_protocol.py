@@ -1,0 +1,53 @@
+"""gpu/run.sh, the GPU machine's protocol, end to end at a tiny size on this CPU, where TensorFlow cannot be
+imported (as there); and its bad input."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from generative import FIGURES
+
+RUN = ROOT / "gpu" / "run.sh"
+
+
+def run_protocol(*argv, **env) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), **env}
+    return subprocess.run(["bash", str(RUN), *map(str, argv)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=1200)
+
+
+@pytest.mark.slow  # 6 minutes on 2 cores: two GAN epochs, two deconv epochs and the layer benchmark on JAX
+def test_the_smoke_run_writes_every_figure_on_jax_without_tensorflow(tmp_path):
+    runner = f"{sys.executable} {ROOT / 'tests' / 'without_tensorflow.py'}"
+    ran = run_protocol(tmp_path / "out", "--smoke", PYTHON=runner)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr
+    out = tmp_path / "out"
+    log = (out / "log.txt").read_text()
+    assert "on jax" in log and log.rstrip().endswith(f"done: {out}")
+    for gan in ("clevr_gan", "clevr_coordconv_in_gd"):
+        with open(out / gan / "history.csv") as history:
+            epochs = list(csv.DictReader(history))
+        assert len(epochs) == 1 and set(FIGURES) <= set(epochs[0])
+        assert (out / gan / "fake_images" / "samples_bn0_epoch001.png").exists()
+        assert json.loads((out / gan / "config.json").read_text())["backend"] == "jax"
+    for split in ("uniform", "quadrant"):
+        assert json.loads((out / f"deconv_classification_{split}" / "metrics.json").read_text())["epochs"] == 1
+    assert "forward+backward on jax (CPU)" in log and log.count("jax.jit ") == 4
+
+
+@pytest.mark.parametrize("argv, message", [((), "usage: bash gpu/run.sh OUT_DIR [--smoke]"),
+                                           (("out", "--fast"), "the second argument can only be --smoke, got --fast")])
+def test_bad_arguments_are_one_line_and_a_failure(tmp_path, argv, message):
+    ran = run_protocol(*argv)
+    assert ran.returncode != 0 and message in ran.stderr and ran.stderr.count("\n") == 1, ran.stderr
+
+
+def test_without_keras_or_its_wheels_it_says_how_to_get_them(tmp_path):
+    """A Python without Keras (the system's) and no wheels: the one line names make gpu-wheels."""
+    ran = run_protocol(tmp_path / "out", PYTHON="/usr/bin/python3", WHEELS=str(tmp_path / "none"))
+    assert ran.returncode == 2 and "run make gpu-wheels here and carry .whl" in ran.stderr, ran.stderr
+    assert ran.stderr.count("\n") == 1
