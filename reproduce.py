@@ -6,6 +6,7 @@
     python reproduce.py --paper-recipe   # the same budget with the paper's flags only
     python reproduce.py --only coordconv_classification --splits quadrant --seeds 21 22 23
     python reproduce.py --jobs 1   # one training at a time (the default trains two at once)
+    python reproduce.py --baselines-full   # the baselines at the paper's budget and the "150x" ratio (hours)
 
 For classification, rendering and regression it trains the CoordConv model
 and its convolutional baseline on the uniform and the quadrant split, over
@@ -35,6 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import archs
+import full_baselines
 import supervised_training
 from data import not_so_clevr as generator
 from experiments import EXPERIMENTS, GENERALISES, Experiment, final_value, formatted
@@ -89,6 +91,13 @@ METRIC_LABEL = {"classification": "accuracy", "rendering": "IoU", "regression": 
 def parse_args(argv=None):
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the paper's epochs instead of the CPU budget")
+    parser.add_argument("--baselines-full", action="store_true",
+                        help="the three baselines at the paper's epochs and LR schedule beside the CoordConv rows "
+                             "at the default budget, seed 0, one run at a time, in <results>/baselines_full; then "
+                             "their table, the time ratio and curves against wall time (full_baselines.py)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="with --baselines-full: the table, ratio and curves of its runs as they stand, "
+                             "training nothing (while a --baselines-full job still runs)")
     parser.add_argument("--paper-recipe", action="store_true",
                         help="the default budget's epochs with the paper's flags only: no seed-study recipe "
                              "(smaller initialisation, LR schedule, the centre map's weight decay) on the CoordConv "
@@ -106,7 +115,13 @@ def parse_args(argv=None):
     parser.add_argument("--jobs", "-j", type=positive(int), default=2,
                         help="trainings at once, each in a process of its own with TensorFlow's usual threads, "
                              "the longest first; the figures are the same for any number")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.baselines_full and (args.full or args.paper_recipe or args.seeds or args.epochs_scale != 1.0):
+        parser.error("--baselines-full sets the budgets and the seed itself: drop --full, --paper-recipe, --seeds "
+                     "and --epochs-scale")
+    if args.report_only and not args.baselines_full:
+        parser.error("--report-only reports --baselines-full's runs: add --baselines-full")
+    return args
 
 
 ONLY_CHOICES = tuple(dict.fromkeys([e.task for e in EXPERIMENTS] + [e.arch for e in EXPERIMENTS]))
@@ -122,7 +137,8 @@ def task_or_arch(text: str) -> str:
 def train_argv(experiment, split, seed, args) -> list:
     epochs = max(1, round(experiment.epochs * args.epochs_scale))
     recipe = () if args.paper_recipe else within(epochs, experiment.budget_flags)
-    budget = experiment.full_flags if args.full else ("-E", str(epochs), *recipe)
+    full = args.full or (args.baselines_full and experiment.model != "CoordConv")
+    budget = experiment.full_flags if full else ("-E", str(epochs), *recipe)
     plotted = split == "quadrant" and experiment.task != "regression"  # the prediction figure reads these
     return ["--arch", experiment.arch, "--data_h5", str(data_path(args, split)), "--seed", str(seed),
             "--quiet", "--output", str(run_dir(args, experiment, split, seed)),
@@ -313,8 +329,42 @@ def save(figure, path: Path):
     plt.close(figure)
 
 
+def baselines_full(args):
+    """--baselines-full: each task's baseline at the paper's budget and its CoordConv row at the default budget,
+    seed 0, one run at a time (their wall times are compared); then full_baselines.py's outputs."""
+    args.results, args.jobs = str(Path(args.results) / "baselines_full"), 1
+    out = Path(args.results)
+    pairs = [(coordconv, baseline) for coordconv, baseline in zip(EXPERIMENTS[::2], EXPERIMENTS[1::2])
+             if not args.only or coordconv.task in args.only or {coordconv.arch, baseline.arch} & set(args.only)]
+    if not args.report_only:
+        with locked(out):
+            ensure_data(args)
+            jobs = [(experiment, split, 0) for split in args.splits for pair in pairs for experiment in pair]
+            for _, metrics in trained(jobs, args):
+                print(supervised_training.summary_line(archs.ARCHS[metrics["arch"]].task, metrics))
+    curves = [(curve(coordconv, split, args), curve(baseline, split, args))
+              for split in args.splits for coordconv, baseline in pairs]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(full_baselines.table([c for pair in curves for c in pair]) + "\n"
+                                  + full_baselines.ratio_table(curves))
+    full_baselines.plot(curves, tuple(args.splits), out / "curves.png")
+    print(f"\nwrote {out / 'table.md'} and {out / 'curves.png'}\n")
+    print((out / "table.md").read_text())
+
+
+def curve(experiment, split, args) -> full_baselines.Curve:
+    """The run's curve so far, with its parameter count (a model built from its flags, if it has not finished)."""
+    folder, run_args = run_dir(args, experiment, split, 0), supervised_training.parse_args(
+        train_argv(experiment, split, 0, args))
+    task, loss = supervised_training.validate(run_args)
+    params = supervised_training.build_model(run_args, task, loss, steps_per_epoch=1).count_params()
+    return full_baselines.Curve.of_run(experiment, split, folder, params, run_args.epochs)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.baselines_full:
+        return baselines_full(args)
     with locked(Path(args.results)):
         start = time.perf_counter()
         ensure_data(args)

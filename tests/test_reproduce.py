@@ -1,6 +1,7 @@
 """reproduce.py and the sweep scripts, on tiny data and one-epoch budgets."""
 
 import csv
+import dataclasses
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import ablation
+import full_baselines
 import reproduce
 import runs
 import supervised_training
@@ -134,6 +136,9 @@ def seed_figures(row) -> list:
     (["--splits", "diagonal"],
      r"argument --splits: invalid choice: 'diagonal' \(choose from '?uniform'?, '?quadrant'?\)"),
     (["--jobs", "0"], r"argument --jobs/-j: must be > 0, got 0"),
+    (["--baselines-full", "--full"], r"--baselines-full sets the budgets and the seed itself: drop --full"),
+    (["--baselines-full", "--seeds", "3"], r"--baselines-full sets the budgets and the seed itself"),
+    (["--report-only"], r"--report-only reports --baselines-full's runs: add --baselines-full"),
 ])
 def test_bad_reproduce_flags_are_one_line_and_write_nothing(tmp_path, capsys, flags, message):
     assert run_cli(reproduce.main, [*flags, "--results", str(tmp_path / "out")]) == 2
@@ -221,3 +226,52 @@ def test_a_shorter_budget_shortens_the_warm_up_and_the_hold_to_leave_an_epoch():
     assert reproduce.within(4, recipe) == recipe
     assert reproduce.within(2, recipe) == ("--init_scale", "0.25", "--warmup", "1", "--hold", "1", "--l2", "1")
     assert reproduce.within(1, recipe) == ("--init_scale", "0.25", "--warmup", "0", "--hold", "0", "--l2", "1")
+
+
+def test_baselines_full_gives_the_baselines_the_papers_budget_and_coordconv_the_default():
+    args = reproduce.parse_args(["--baselines-full"])
+    for experiment in reproduce.EXPERIMENTS:
+        argv = reproduce.train_argv(experiment, "uniform", 0, args)
+        run = supervised_training.parse_args(argv)
+        if experiment.model == "CoordConv":
+            assert run.epochs == experiment.epochs and "--init_scale" in argv + ["--init_scale"]
+        else:
+            assert run.epochs == int(experiment.full_flags[1]) and run.epochs in (100, 1000)
+            assert run.lrpolicy == ("step" if run.epochs == 1000 else "constant")
+
+
+def test_baselines_full_trains_each_pair_once_and_reports_table_ratio_and_curves(tmp_path, tiny_data_dir, monkeypatch,
+                                                                                   capsys):
+    """The regression pair on tiny data, the baseline's paper budget cut to 3 epochs; then --report-only again."""
+    shortened = tuple(dataclasses.replace(e, full_flags=("-E", "3")) for e in reproduce.EXPERIMENTS)
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", shortened)
+    argv = ["--baselines-full", "--only", "regression", "--splits", "quadrant", "--results", str(tmp_path),
+            "--data-dir", str(tiny_data_dir)]
+    reproduce.main(argv)
+    out = tmp_path / "baselines_full"
+    table = (out / "table.md").read_text()
+    assert "| regression | quadrant | Conv (`conv_regressor`) | 12,978 | 3 of 3 |" in table
+    assert "| regression | quadrant | CoordConv (`coordconv_regressor`) |" in table
+    ratio_row = next(line for line in table.splitlines() if line.startswith("| regression | quadrant | ")
+                     and line.count("|") == 8)
+    assert re.search(r"\| 12,978 / [\d,]+ \([\d.]+×\) \|$", ratio_row)
+    image = plt.imread(out / "curves.png")
+    assert image.ndim == 3 and image.std() > 0
+    capsys.readouterr()
+    reproduce.main(argv + ["--report-only"])
+    assert "Epoch 1/" not in capsys.readouterr().out and (out / "table.md").read_text() == table
+
+
+def curve(val, times, task="classification"):
+    experiment = next(e for e in reproduce.EXPERIMENTS if e.task == task)
+    return full_baselines.Curve(experiment, "uniform", 1000, len(val), tuple(times), tuple(val), tuple(val))
+
+
+@pytest.mark.parametrize("coordconv, baseline, ratio", [
+    (curve([0.2, 0.9, 1.0], [1, 2, 3]), curve([0.1, 0.5, 0.4], [100, 200, 300]), "| 50.0% | 2, 200 s | 2, 2 s | 100× |"),
+    (curve([0.2, 0.3], [1, 2]), curve([0.1, 0.5], [100, 200]), "| 50.0% | 2, 200 s | not reached | – |"),
+    (curve([9.0, 0.4], [1, 2], "regression"), curve([5.0, 2.0, 3.0], [50, 100, 150], "regression"),
+     "| 2.00 | 2, 100 s | 2, 2 s | 50× |"),
+])
+def test_the_ratio_is_the_baselines_time_to_its_best_val_over_coordconvs_time_to_reach_it(coordconv, baseline, ratio):
+    assert ratio in full_baselines.ratio_row(coordconv, baseline)
