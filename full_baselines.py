@@ -93,8 +93,8 @@ def ratio_row(coordconv: Curve, baseline: Curve) -> str:
     if reached is not None:
         coordconv_cell = f"{reached + 1}, {duration(coordconv.times[reached])}"
         ratio = f"{baseline.times[target_epoch] / coordconv.times[reached]:.0f}×"
-    cells = [e.task, baseline.split, formatted(e, target), f"{target_epoch + 1}, {duration(baseline.times[target_epoch])}",
-             coordconv_cell, ratio,
+    baseline_cell = f"{target_epoch + 1}, {duration(baseline.times[target_epoch])}"
+    cells = [e.task, baseline.split, formatted(e, target), baseline_cell, coordconv_cell, ratio,
              f"{baseline.params:,} / {coordconv.params:,} ({baseline.params / coordconv.params:.1f}×)"]
     return "| " + " | ".join(cells) + " |"
 

@@ -240,8 +240,8 @@ def test_baselines_full_gives_the_baselines_the_papers_budget_and_coordconv_the_
             assert run.lrpolicy == ("step" if run.epochs == 1000 else "constant")
 
 
-def test_baselines_full_trains_each_pair_once_and_reports_table_ratio_and_curves(tmp_path, tiny_data_dir, monkeypatch,
-                                                                                   capsys):
+def test_baselines_full_trains_each_pair_and_reports_table_ratio_and_curves(tmp_path, tiny_data_dir, monkeypatch,
+                                                                            capsys):
     """The regression pair on tiny data, the baseline's paper budget cut to 3 epochs; then --report-only again."""
     shortened = tuple(dataclasses.replace(e, full_flags=("-E", "3")) for e in reproduce.EXPERIMENTS)
     monkeypatch.setattr(reproduce, "EXPERIMENTS", shortened)
@@ -268,7 +268,8 @@ def curve(val, times, task="classification"):
 
 
 @pytest.mark.parametrize("coordconv, baseline, ratio", [
-    (curve([0.2, 0.9, 1.0], [1, 2, 3]), curve([0.1, 0.5, 0.4], [100, 200, 300]), "| 50.0% | 2, 200 s | 2, 2 s | 100× |"),
+    (curve([0.2, 0.9, 1.0], [1, 2, 3]), curve([0.1, 0.5, 0.4], [100, 200, 300]),
+     "| 50.0% | 2, 200 s | 2, 2 s | 100× |"),
     (curve([0.2, 0.3], [1, 2]), curve([0.1, 0.5], [100, 200]), "| 50.0% | 2, 200 s | not reached | – |"),
     (curve([9.0, 0.4], [1, 2], "regression"), curve([5.0, 2.0, 3.0], [50, 100, 150], "regression"),
      "| 2.00 | 2, 100 s | 2, 2 s | 50× |"),
