@@ -26,7 +26,7 @@ def on_jax(*argv, cwd=ROOT) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-@pytest.mark.parametrize("arch", FAMILIES)
+@pytest.mark.parametrize("arch", [FAMILIES[0]] + [pytest.param(arch, marks=pytest.mark.slow) for arch in FAMILIES[1:]])
 def test_one_epoch_of_each_supervised_family_trains_on_jax(tmp_path, tiny_data_dir, arch):
     data_h5 = not_so_clevr.dataset_path(tiny_data_dir, "quadrant")
     ran = on_jax("train.py", "--arch", arch, "-E", "1", "-mb", "16", "-mul", "1", "--data_h5", data_h5,
@@ -44,7 +44,7 @@ GENERATIVE_FLAGS = ("-E", "1", "-mb", "16", "--opt", "adam", "-L", "0.001", "--z
 
 @pytest.mark.parametrize("script, arch", [
     pytest.param("train_gan.py", "simple_coordconv_in_g", marks=pytest.mark.slow),  # the next test runs its step
-    ("train_vae.py", "simple_coordconv_vae")])
+    pytest.param("train_vae.py", "simple_coordconv_vae", marks=pytest.mark.slow)])  # a minute: the same machinery
 def test_one_epoch_of_the_gan_and_the_vae_trains_on_jax(tmp_path, tiny_data_dir, script, arch):
     data_h5 = not_so_clevr.dataset_path(tiny_data_dir, "uniform")
     ran = on_jax(script, "--arch", arch, *GENERATIVE_FLAGS, "--data_h5", data_h5, "--output", tmp_path / "run")
