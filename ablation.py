@@ -10,7 +10,7 @@ Each recipe is `--arch` (CoordConv classification unless told) on
 `rectangle_4_quadrant.h5` with the paper's flags plus its own; a seed
 generalises when its final val figure passes reproduce.py's bar (accuracy
 ≥ 99.9%, IoU ≥ 0.99, error ≤ 0.5 px). For classification it also records how
-far each val miss lies from its target, which is what the README's seed study
+far each val miss lies from its target, which is what docs/seed_study.md
 reads. Writes results/ablation.md and .json (ablation_<arch>.* for the other
 archs), adding to the runs a previous call recorded at the same --epochs (so a
 recipe can get more seeds later); runs live in results/ablation[_<arch>]/<recipe>_seed<S>

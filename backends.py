@@ -14,7 +14,7 @@ and no TensorFlow. What only TensorFlow can do is asked for through
   seed gives slightly different figures on Intel and AMD machines.
 
 Both are defaults: a value already in the environment wins (TF_ENABLE_ONEDNN_OPTS=0
-runs the figures measured before oneDNN was turned on; see the README).
+runs the figures measured before oneDNN was turned on; docs/speed.md).
 A backend that is not installed stops the script with one line and exit 2.
 """
 

@@ -22,7 +22,7 @@ class Experiment:
     paper: str  # the paper's figure or claim for this row
     seconds: int  # about one seed's default budget on 2 CPU cores, in s: reproduce.py --jobs starts the longest first
     seeds: int = 1  # seeds 0..N-1 unless --seeds names others
-    budget_flags: tuple = ()  # the default budget's own recipe (see the README's seed study)
+    budget_flags: tuple = ()  # the default budget's own recipe (docs/seed_study.md)
 
 
 # A seed generalises when its final val figure reaches these: the paper's

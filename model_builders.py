@@ -59,7 +59,7 @@ class CoordinateRowsScaled(keras.initializers.Initializer):
     """`base`'s draw, with the kernel rows that read the last `channels` input channels (AddCoords') times `scale`.
 
     At scale 0 a CoordConv layer starts blind to position, so the data alone
-    decides where its maps peak: the regressor's cure for dead outputs (README).
+    decides where its maps peak: the regressor's cure for dead outputs (docs/seed_study.md).
     """
 
     def __init__(self, base, scale: float, channels: int):

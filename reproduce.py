@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reproduces the paper's §4 table and figures: every supervised task, both splits.
 
-    python reproduce.py            # the CPU budget: about 12 minutes on 2 cores (Intel Xeon; see the README)
+    python reproduce.py            # the CPU budget: about 11 minutes on 2 cores (docs/results.md)
     python reproduce.py --full     # the paper's epochs (hours on a CPU)
     python reproduce.py --paper-recipe   # the same budget with the paper's flags only
     python reproduce.py --only coordconv_classification --splits quadrant --seeds 21 22 23

@@ -56,7 +56,7 @@ def parse_args(argv=None):
     parser.add_argument("--center_l2", type=float, default=None, metavar="L2",
                         help="L2 of the layers that compute the center map, in place of --l2 there; the 3x3 "
                              "convs that paint the square keep --l2 (coordconv_rendering/deconv_bottleneck; not in "
-                             "the paper, see the README)")
+                             "the paper; docs/seed_study.md, Rendering)")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
                         help="drop the softmax sharpening of the center map")
     parser.add_argument("--with_r", action="store_true",
@@ -69,12 +69,13 @@ def parse_args(argv=None):
                              "as the paper's code")
     parser.add_argument("--coords_init_scale", type=float, default=1.0,
                         help="multiply the CoordConv layers' initial weights on their coordinate channels; 0 "
-                             "starts them blind to position (not in the paper; the regressor's recipe, see the README)")
+                             "starts them blind to position (not in the paper; the regressor's recipe, "
+                             "docs/seed_study.md, Regressor)")
     parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
                         help="up to K times, start again from a new initialisation when, after the first epoch "
                              "or any other of --warmup (not the last), an output of the global max pool peaks on "
                              "one pixel for 95%% of the training images (coordconv_regressor; not in the paper, "
-                             "see the README)")
+                             "docs/seed_study.md, Regressor)")
     parser.add_argument("--skipval", action="store_true",
                         help="no validation during training (the final evaluation still scores val)")
     parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
@@ -128,7 +129,8 @@ def validate(args):
     if args.cpu_devices != 1 and args.strategy != "mirrored":
         raise CliError(f"--cpu-devices {args.cpu_devices} only applies to --strategy mirrored")
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
-        raise CliError("--strategy multiworker reads the cluster from $TF_CONFIG, which is not set (see README)")
+        raise CliError("--strategy multiworker reads the cluster from $TF_CONFIG, which is not set "
+                       "(docs/speed.md, Beyond one device)")
     return arch.task, tasks.loss_name(arch.task, args.use_mse_loss, args.use_sigm_loss)
 
 

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_pip_installs_the_layer_module_with_keras_and_numpy_as_its_only_dependencies(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "CoordConv.py", "README.md"):
+    (source / "docs").mkdir()
+    for name in ("pyproject.toml", "CoordConv.py", "docs/package.md"):
         shutil.copy(ROOT / name, source / name)
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
