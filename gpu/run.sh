@@ -7,8 +7,9 @@
 # In this order, every figure into OUT_DIR (log.txt holds the console):
 #  1. installs the wheels of gpu/wheels.txt from .whl/ (`make gpu-wheels`) when Keras is missing;
 #  2. generates the Not-so-Clevr and Sort-of-Clevr data there;
-#  3. the original README's two GAN commands (clevr_gan, clevr_coordconv_in_gd), GAN_SECONDS each (half the
-#     budget together): per epoch, history.csv's mode-collapse and latent-walk figures, fake_images/ grids;
+#  3. the original README's two GAN commands (clevr_gan, clevr_coordconv_in_gd), GAN_SECONDS each (with their
+#     start-ups, about half the 9 minutes): per epoch, history.csv's mode-collapse and latent-walk figures and
+#     fake_images/ grids;
 #  4. deconv_classification on both splits at the paper's flags (experiment_logs.sh) for DECONV_SECONDS each;
 #  5. python -m bench.layer on the GPU.
 # PYTHON overrides the interpreter (the smoke test runs it where TensorFlow cannot be imported), WHEELS the
@@ -31,7 +32,7 @@ if [ -n "$SMOKE" ]; then
     GAN_SECONDS=1 DECONV_SECONDS=1 EPOCHS=1 CLEVR_COUNT=64 BENCH="--repeats 2"
     GAN_FLAGS="$GAN_FLAGS --width 8 --metric-samples 8"
 else
-    GAN_SECONDS=125 DECONV_SECONDS=55 EPOCHS=1000 CLEVR_COUNT=50000 BENCH="--repeats 20"
+    GAN_SECONDS=100 DECONV_SECONDS=45 EPOCHS=1000 CLEVR_COUNT=50000 BENCH="--repeats 20"
 fi
 DATA="$OUT/data"
 CLEVR="$DATA/sort_of_clevr/sort_of_clevr_2objs_10rad_${CLEVR_COUNT}imgs_64x.h5"
