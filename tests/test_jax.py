@@ -77,7 +77,9 @@ np.savez({folder!r} + f"/{{backends.NAME}}.npz", *[np.asarray(variable.value) fo
 
 def test_one_gan_step_moves_every_weight_and_statistic_alike_on_jax_and_tensorflow(tmp_path):
     """The step's one code (runs.TrackedSteps): a discriminator step and two generator steps, feature matching,
-    BatchNorm statistics moved once, both optimizers' slots; from the same weights and z, equal to 1e-5."""
+    BatchNorm statistics moved once, both optimizers' slots; from the same weights and z, equal to 1e-4 (once in
+    five runs a weight differed by more than 1e-5: the backends' kernels sum in other orders, and a 4-image
+    BatchNorm divides by small variances)."""
     argv = ["--arch", "simple_coordconv_in_gd", "-mb", "4", "--width", "8", "--z_dim", "4", "--pairedz", "-fm",
             "--opt", "sgd", "-L", "0.01", "--lr2", "0.02"]
     (tmp_path / "step.py").write_text(GAN_STEP.format(root=str(ROOT), argv=argv, folder=str(tmp_path)))
@@ -88,7 +90,7 @@ def test_one_gan_step_moves_every_weight_and_statistic_alike_on_jax_and_tensorfl
     moved = [name for name in before.files if not np.array_equal(before[name], on_tensorflow[name])]
     assert len(before.files) > 60 and len(moved) > 0.9 * len(before.files)
     for name in before.files:
-        np.testing.assert_allclose(on_jax_[name], on_tensorflow[name], rtol=1e-5, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(on_jax_[name], on_tensorflow[name], rtol=1e-4, atol=1e-4, err_msg=name)
 
 
 JAX_SIDE = """
