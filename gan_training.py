@@ -90,13 +90,9 @@ def load_images(args) -> np.ndarray:
     return images
 
 
-def steps_per_epoch(images: np.ndarray, minibatch: int) -> int:
-    """The paper drops the last partial batch."""
-    return len(images) // minibatch
-
-
 def make_dataset(images: np.ndarray, args) -> ZippedBatches:
-    """Batches of {"images"[, "images2"][, "z"]}, each epoch's order drawn from (seed, epoch)."""
+    """Batches of {"images"[, "images2"][, "z"]}, each epoch's order drawn from (seed, epoch); the paper drops the
+    last partial batch."""
 
     def shuffled_images(seed):
         return EpochBatches(images, args.minibatch, seed=seed, drop_remainder=True, transform=scaled)
@@ -105,7 +101,7 @@ def make_dataset(images: np.ndarray, args) -> ZippedBatches:
     if args.feature_match:  # a second real batch, as the paper's input_images2
         parts["images2"] = shuffled_images(args.seed + 1)
     if args.pairedz:
-        parts["z"] = SeededNoise(steps_per_epoch(images, args.minibatch), (args.minibatch, args.z_dim), args.seed)
+        parts["z"] = SeededNoise(len(parts["images"]), (args.minibatch, args.z_dim), args.seed)
     return ZippedBatches(parts)
 
 
@@ -274,9 +270,10 @@ def main(argv=None):
         log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
             f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")
 
-        fit_in_order(gan, make_dataset(images, args), make_callbacks(args, out, data_report), epochs=args.epochs,
+        batches = make_dataset(images, args)
+        fit_in_order(gan, batches, make_callbacks(args, out, data_report), epochs=args.epochs,
                      verbose=progress_verbosity(args))
-        metrics = write_results(args, gan, out, data_report, steps_per_epoch(images, args.minibatch))
+        metrics = write_results(args, gan, out, data_report, len(batches))
         log(summary_line(metrics))
         return metrics
 

@@ -485,7 +485,7 @@ def main(argv=None):
 def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
     """Trains (or resumes) the run in `out`, which this process holds, and writes its results."""
     backends.make_deterministic()
-    steps_per_epoch = int(np.ceil(len(train[0]) / args.minibatch))
+    steps_per_epoch = len(training_batches(args, train))
     redrawn = read_redrawn(out)
 
     def next_draw():

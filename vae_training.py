@@ -240,11 +240,10 @@ def main(argv=None):
         log(f"{args.arch}: encoder {vae.encoder.count_params():,} params, decoder {vae.decoder.count_params():,}; "
             f"{len(train_images)} train / {len(held_out)} held-out images from {data_file(args)}; output in {out}")
 
-        fit_in_order(vae, make_dataset(train_images, args.minibatch, seed=args.seed),
-                     make_callbacks(args, out, data_report, held_out), epochs=args.epochs,
-                     validation_data=make_dataset(held_out, args.minibatch),
-                     verbose=progress_verbosity(args))
-        metrics = write_results(args, vae, out, data_report, held_out, -(-len(train_images) // args.minibatch))
+        batches = make_dataset(train_images, args.minibatch, seed=args.seed)
+        fit_in_order(vae, batches, make_callbacks(args, out, data_report, held_out), epochs=args.epochs,
+                     validation_data=make_dataset(held_out, args.minibatch), verbose=progress_verbosity(args))
+        metrics = write_results(args, vae, out, data_report, held_out, len(batches))
         log(summary_line(metrics))
         return metrics
 

@@ -64,12 +64,11 @@ def parsed_with_data(arch, data_h5, epochs):
 def through_bare_fit(arch, data_h5, epochs, jit_compile=False) -> float:
     """The same model, data and batches through a plain model.fit with no callbacks."""
     args, task, loss, (train_x, train_y), val = parsed_with_data(arch, data_h5, epochs)
-    steps = int(np.ceil(len(train_x) / args.minibatch))
-    model = supervised_training.seeded_model(args, task, loss, steps_per_epoch=steps)
+    batches = supervised_training.training_batches(args, (train_x, train_y))
+    model = supervised_training.seeded_model(args, task, loss, steps_per_epoch=len(batches))
     model.jit_compile = jit_compile  # Keras' "auto" is off on a CPU, on with a GPU
     clock = EpochClock()
-    fit_in_order(model, EpochBatches((train_x, train_y), args.minibatch, seed=args.seed), [clock], epochs=epochs,
-                 validation_data=EpochBatches(val, args.minibatch), verbose=0)
+    fit_in_order(model, batches, [clock], epochs=epochs, validation_data=EpochBatches(val, args.minibatch), verbose=0)
     return steady_seconds_per_epoch(clock.ends)
 
 
