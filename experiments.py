@@ -43,7 +43,7 @@ EXPERIMENTS = (
     Experiment("rendering", "CoordConv", "coordconv_rendering",
                ("-mb", "16", "-L", "0.005", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig", "-interm", "softmax"),
                2, ("-E", "50"), "high test IoU on both splits (§4.3)", seeds=3, seconds=40,
-               budget_flags=("--init_scale", "0.25", "--center_l2", "0.001", "--lrpolicy", "cosine", "--hold", "1")),
+               budget_flags=("--init_scale", "0.25", "--center_l2", "0.001", "--lrpolicy", "cosine", "--hold", "1.75")),
     Experiment("rendering", "Deconv", "deconv_rendering",
                ("-mb", "32", "-L", "0.002", "--opt", "adam", "-mul", "1", "-fs", "3", "-sig"), 10,
                ("-E", "1000", "--lrpolicy", "step", "--lrstepevery", "200", "--lrmaxsteps", "4"),
