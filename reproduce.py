@@ -146,8 +146,9 @@ def train_argv(experiment, split, seed, args) -> list:
 
 
 def within(epochs: int, flags: tuple) -> tuple:
-    """The budget's flags, a warm-up or hold shortened to leave at least one epoch after it (--epochs-scale)."""
-    return tuple(f"{min(float(value), epochs - 1):g}" if flag in ("--warmup", "--hold") else value
+    """The budget's flags; a warm-up or hold that would not end before the last epoch (--epochs-scale) shortened
+    to leave one epoch after it."""
+    return tuple((value if float(value) < epochs else f"{epochs - 1:g}") if flag in ("--warmup", "--hold") else value
                  for flag, value in zip(("",) + flags, flags))
 
 

@@ -226,6 +226,7 @@ def test_a_shorter_budget_shortens_the_warm_up_and_the_hold_to_leave_an_epoch():
     assert reproduce.within(4, recipe) == recipe
     assert reproduce.within(2, recipe) == ("--init_scale", "0.25", "--warmup", "1", "--hold", "1", "--l2", "1")
     assert reproduce.within(1, recipe) == ("--init_scale", "0.25", "--warmup", "0", "--hold", "0", "--l2", "1")
+    assert reproduce.within(2, ("--hold", "1.75")) == ("--hold", "1.75")  # rendering's: a quarter epoch of decay
 
 
 def test_baselines_full_gives_the_baselines_the_papers_budget_and_coordconv_the_default():
