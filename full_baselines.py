@@ -53,7 +53,8 @@ class Curve:
     def best(self, part: str) -> int:
         """The index of the first epoch with the best figure of `part` ("train" or "val")."""
         values = getattr(self, part)
-        return next(i for i, value in enumerate(values) if all(self.better(value, other) for other in values))
+        pick = max if archs.ARCHS[self.experiment.arch].task.best_mode == "max" else min
+        return pick(range(len(values)), key=values.__getitem__)
 
     def first_reaching(self, value: float):
         """The index of the first epoch whose val figure is at least as good as `value`; None if none is."""

@@ -19,6 +19,7 @@ results/runs/<task>_<split>_<arch>_seed<S>; rerunning resumes them where they st
 import argparse
 import concurrent.futures
 import dataclasses
+import json
 import multiprocessing
 import statistics
 import sys
@@ -354,12 +355,12 @@ def baselines_full(args):
 
 
 def curve(experiment, split, args) -> full_baselines.Curve:
-    """The run's curve so far, with its parameter count (a model built from its flags, if it has not finished)."""
-    folder, run_args = run_dir(args, experiment, split, 0), supervised_training.parse_args(
-        train_argv(experiment, split, 0, args))
-    task, loss = supervised_training.validate(run_args)
-    params = supervised_training.build_model(run_args, task, loss, steps_per_epoch=1).count_params()
-    return full_baselines.Curve.of_run(experiment, split, folder, params, run_args.epochs)
+    """The run's curve so far; its parameter count is in the config.json a run writes as it starts."""
+    folder = run_dir(args, experiment, split, 0)
+    config = folder / "config.json"
+    params = json.loads(config.read_text())["params"] if config.exists() else 0
+    epochs = supervised_training.parse_args(train_argv(experiment, split, 0, args)).epochs
+    return full_baselines.Curve.of_run(experiment, split, folder, params, epochs)
 
 
 def main(argv=None):

@@ -170,7 +170,6 @@ class ElapsedTime(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         history = read_history(self.history_csv)
         self.start = time.perf_counter() - (elapsed(history) if history else self.spent_before)
-        self.epoch_start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.perf_counter()
