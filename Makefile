@@ -1,7 +1,7 @@
 # Two entry points: `make reproduce` (the main job) and `make test`.
 # `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py; `make reproduce-gan` runs
-# the generative studies (reproduce_gan.py: GANs and VAEs), `make reproduce-detection` the
-# region-proposal study (reproduce_detection.py).
+# the generative studies (studies/reproduce_gan.py: GANs and VAEs), `make reproduce-detection` the
+# region-proposal study (studies/reproduce_detection.py).
 # Each sets up the virtual environment and the data it needs. `make gpu-wheels` fetches what the GPU
 # machine lacks (gpu/wheels.txt) into .whl/, for gpu/run.sh there.
 PYTHON ?= python3
@@ -19,7 +19,7 @@ $(INSTALLED): requirements.txt
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(DATA) &: data/not_so_clevr_generator.py data/not_so_clevr.py | $(INSTALLED)
+$(DATA) &: data/not_so_clevr_generator.py lab/not_so_clevr.py | $(INSTALLED)
 	$(PY) data/not_so_clevr_generator.py
 
 data: $(DATA)
@@ -28,10 +28,10 @@ reproduce: $(DATA)
 	$(PY) reproduce.py $(ARGS)
 
 reproduce-gan: $(DATA)
-	$(PY) reproduce_gan.py $(ARGS)
+	$(PY) -m studies.reproduce_gan $(ARGS)
 
 reproduce-detection: | $(INSTALLED)
-	$(PY) reproduce_detection.py $(ARGS)
+	$(PY) -m studies.reproduce_detection $(ARGS)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .

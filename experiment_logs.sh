@@ -63,7 +63,7 @@ for split in "${SPLITS[@]}"; do
 done
 
 if [ "$SUMMARIZE" = 1 ]; then
-    exec "$PYTHON" summarize_sweeps.py "$RESULTS"
+    exec "$PYTHON" -m studies.summarize_sweeps "$RESULTS"
 fi
 
 # emit SWEEP SPLIT RUN_NAME TRAIN_ARGS...: one line per run
@@ -164,4 +164,4 @@ for split in "${SPLITS[@]}"; do
     [ -f "$DATA_DIR/rectangle_4_${split}.h5" ] || "$PYTHON" data/not_so_clevr_generator.py --out-dir "$DATA_DIR"
 done
 all_commands | tr '\n' '\0' | xargs -0 -P "$JOBS" -n 1 bash -c
-"$PYTHON" summarize_sweeps.py "$RESULTS"
+"$PYTHON" -m studies.summarize_sweeps "$RESULTS"

@@ -1,4 +1,4 @@
-"""The networks of every experiment but detection: one builder per `train.py --arch` (archs.py maps the names),
+"""The networks of every experiment but detection: one builder per `train.py --arch` (lab/archs.py maps the names),
 each returning a `keras.Model` of logits, and the GANs' and VAEs' networks.
 
 The layer stacks and widths are the paper's (uber-research/CoordConv,
@@ -32,7 +32,7 @@ class ModelSpec:
     fs: int = 3  # filter size of the 3x3-style convs (-fs)
     l2: float = 0.0  # the paper's l2 * sum(w²) on every conv kernel
     no_softmax: bool = False  # feed the raw center map to the painter (-nosfmx)
-    regressor_variant: str = "uniform"  # conv_regressor's stack, picked by the data file's name
+    regressor_stack: str = "pooled"  # conv_regressor's network, one of REGRESSOR_STACKS
     with_r: bool = False  # AddCoords' radius channel in the CoordConv models
     init_scale: float = 1.0  # multiplies the standard deviation of he_normal
     coords_frame: str = "unit"  # coordinate inputs scaled to [-1, 1] ("unit") or raw pixels ("pixel")
@@ -236,13 +236,13 @@ def coordconv_regressor(spec):
 def conv_regressor(spec):
     """One-hot image -> coordinates with plain convs.
 
-    The paper used a different stack per split (chosen from the data file's
-    name): 'uniform' has 3x3 convs, max pools and dense layers (72,850 params);
-    'quadrant' strided convs and global average pooling (12,978 params).
+    Two stacks, as the paper's code had: 'pooled' has 3x3 convs, max pools and
+    dense layers (72,850 params); 'strided' strided convs and global average
+    pooling (12,978 params). The paper picked one per split (paper_regressor_stack).
     """
     inputs = image_input(spec)
     m = spec.mul
-    if spec.regressor_variant == "uniform":
+    if spec.regressor_stack == "pooled":
         x = inputs
         for _ in range(3):
             x = layers.MaxPooling2D(2)(conv(x, 16 * m, 3, spec, activation="relu"))
@@ -263,22 +263,24 @@ def conv_regressor(spec):
     return keras.Model(inputs, outputs, name="conv_regressor")
 
 
-def regressor_variant(data_h5) -> str:
-    """conv_regressor's stack for a data file: the paper picked it by the file's name."""
-    return "uniform" if "uniform" in Path(data_h5).name else "quadrant"
+REGRESSOR_STACKS = ("pooled", "strided")
 
 
-# §5: the GAN and VAE networks (archs.py names them <data>_<variant>).
+def paper_regressor_stack(data_h5) -> str:
+    """conv_regressor's stack as the paper's code chose it: pooled when the data file's name says uniform."""
+    return "pooled" if "uniform" in Path(data_h5).name else "strided"
+
+
+# §5: the GAN and VAE networks (lab/archs.py names them <data>_<variant>).
 DCGAN_WIDTH = 64
 
 
-def coordconv_generator(z_dim, image_shape, spec, bounded=False, width=DCGAN_WIDTH):
+def coordconv_generator(image_shape, z_dim, spec, *, bounded: bool, width=DCGAN_WIDTH):
     """z tiled over the image, coordinates added, then per-pixel 1x1 convs and two 3x3 convs.
 
-    The output is linear, as the paper's: its discriminator sees it raw, and
-    tanh is applied only to the images shown. `bounded` ends it in tanh
-    instead. 444,931 params for z_dim 256 and RGB, 14x fewer than the DCGAN
-    generator.
+    The paper's is linear (bounded=False): its discriminator sees it raw, and
+    tanh is applied only to the images shown; `bounded` ends it in tanh.
+    444,931 params for z_dim 256 and RGB, 14x fewer than the DCGAN generator.
     """
     height, image_width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
@@ -289,11 +291,11 @@ def coordconv_generator(z_dim, image_shape, spec, bounded=False, width=DCGAN_WID
     return keras.Model(z, images, name="coordconv_generator")
 
 
-def deconv_generator(z_dim, image_shape, spec, width=DCGAN_WIDTH, bounded=True):
+def deconv_generator(image_shape, z_dim, spec, *, bounded: bool, width=DCGAN_WIDTH):
     """DCGAN: dense to 4x4x512, then 5x5 stride-2 transposed convs 256, 128, 64, out.
 
-    Ends in tanh as the paper's; `bounded=False` leaves it linear (the VAE's
-    decoder gives logits). 6,415,235 params for z_dim 256 and RGB.
+    The paper's ends in tanh (bounded=True); the VAE's decoder is linear, as it
+    gives logits. 6,415,235 params for z_dim 256 and RGB.
     """
     height, image_width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
@@ -305,7 +307,7 @@ def deconv_generator(z_dim, image_shape, spec, width=DCGAN_WIDTH, bounded=True):
     return keras.Model(z, images, name="deconv_generator")
 
 
-def discriminator(image_shape, add_coords, width=DCGAN_WIDTH):
+def discriminator(image_shape, add_coords: bool, *, width=DCGAN_WIDTH):
     """5x5 stride-2 convs 64, 128, 256, 512 (BN and leaky ReLU 0.2 after all but the first), dense 1.
 
     Outputs the logit and the flattened features feature matching compares.
@@ -327,18 +329,18 @@ def downsampler(images, add_coords, width):
 
 
 def build_gan(image_shape, z_dim: int, spec: ModelSpec, coords_in_generator: bool, coords_in_discriminator: bool,
-              bounded=False, width=DCGAN_WIDTH):
+              *, bounded=False, width=DCGAN_WIDTH):
     """(generator, discriminator): the CoordConv generator or DCGAN's, coordinates into D or not.
 
     `bounded` ends a CoordConv generator in tanh; `width` is the DCGAN base
     width every layer of both networks scales with (the paper's: 64).
     """
-    generator = coordconv_generator(z_dim, image_shape, spec, bounded, width) if coords_in_generator \
-        else deconv_generator(z_dim, image_shape, spec, width)
-    return generator, discriminator(image_shape, coords_in_discriminator, width)
+    generator = coordconv_generator(image_shape, z_dim, spec, bounded=bounded, width=width) if coords_in_generator \
+        else deconv_generator(image_shape, z_dim, spec, bounded=True, width=width)
+    return generator, discriminator(image_shape, coords_in_discriminator, width=width)
 
 
-def encoder(image_shape, z_dim, width=DCGAN_WIDTH):
+def encoder(image_shape, z_dim: int, *, width=DCGAN_WIDTH):
     """The DCGAN discriminator's convs, then the posterior's mean and log-variance (dense, z_dim each).
 
     335,904 params for z_dim 16, gray 64x64, width 16.
@@ -349,8 +351,7 @@ def encoder(image_shape, z_dim, width=DCGAN_WIDTH):
                                 "log_var": layers.Dense(z_dim, name="log_var")(features)}, name="encoder")
 
 
-def build_vae(image_shape, z_dim: int, spec: ModelSpec, coordconv_decoder: bool, width=DCGAN_WIDTH):
+def build_vae(image_shape, z_dim: int, spec: ModelSpec, coordconv_decoder: bool, *, width=DCGAN_WIDTH):
     """(encoder, decoder); the decoder is the CoordConv generator or DCGAN's, both ending linear (logits)."""
-    decoder = coordconv_generator(z_dim, image_shape, spec, False, width) if coordconv_decoder \
-        else deconv_generator(z_dim, image_shape, spec, width, bounded=False)
-    return encoder(image_shape, z_dim, width), decoder
+    generator = coordconv_generator if coordconv_decoder else deconv_generator
+    return encoder(image_shape, z_dim, width=width), generator(image_shape, z_dim, spec, bounded=False, width=width)

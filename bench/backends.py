@@ -34,11 +34,11 @@ BACKENDS = ("tensorflow", "jax")
 
 def child_seconds(data_h5: str, repeats: int) -> dict:
     """{arch: median seconds of one train step} on this process's backend."""
-    import backends  # noqa: F401  Keras on the backend the parent chose, quiet
+    from lab import backends  # noqa: F401  Keras on the backend the parent chose, quiet
 
-    import gan_training
-    import supervised_training
-    from batches import EpochBatches
+    from lab import gan_training
+    from lab import supervised_training
+    from lab.batches import EpochBatches
     from bench.timing import median_seconds
 
     steps = {}

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import median_seconds
-from data import not_so_clevr, sort_of_clevr
-from util import positive
+from lab import not_so_clevr, sort_of_clevr
+from lab.util import positive
 
 CLEVR_COUNT = 10_000
 

@@ -8,7 +8,7 @@ uniform split at the seed study's flags, and the GAN steps of the paper's
 Sort-of-Clevr setting. TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it
 loads, so each kernel set runs in its own process; the two take turns
 --rounds times, and each arch's figure is the median over the rounds of the
-median step. backends.py turns oneDNN on for every script; this is why.
+median step. lab/backends.py turns oneDNN on for every script; this is why.
 """
 
 import argparse
@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from util import positive
+from lab.util import positive
 
 KERNELS = {"eigen": "0", "onednn": "1"}  # TF_ENABLE_ONEDNN_OPTS for each
 DEFAULT_ARCHS = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor")

@@ -21,14 +21,14 @@ C channels, the same way.
 import argparse
 import importlib.util
 
-import backends  # Keras on its backend, quiet: before keras loads
+from lab import backends  # Keras on its backend, quiet: before keras loads
 
 import keras
 import numpy as np
 
 from CoordConv import CoordConv2D
 from bench.timing import median_seconds
-from util import positive
+from lab.util import positive
 
 COMPILED = {"tensorflow": "tf.function", "jax": "jax.jit"}
 TORCH = importlib.util.find_spec("torch") is not None

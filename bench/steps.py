@@ -17,17 +17,16 @@ epochs as bench.train does, keeps the machine's noise out of the ratio.
 import argparse
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import tensorflow as tf
 
-import gan_training
-import supervised_training
-from batches import EpochBatches
+from lab import gan_training, supervised_training
+from lab.batches import EpochBatches
 from bench.backends import GAN_FLAGS, GAN_IMAGE_SHAPE, SUPERVISED_FLAGS
 from bench.forms import concatenation_builders
 from bench.timing import median_seconds
-from util import positive
+from lab.util import positive
 
 SUPERVISED = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor", "upsample_coordconv_coords")
 SUPERVISED_DATA = "rectangle_4_uniform.h5"

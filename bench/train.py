@@ -16,20 +16,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import numpy as np
 
-import supervised_training
-from batches import EpochBatches, fit_in_order
+from lab import supervised_training
+from lab.batches import EpochBatches, fit_in_order
 from bench.forms import concatenation_builders
-from experiments import experiment
-from util import positive
+from studies.experiments import as_argv, experiment
+from lab.util import positive
 
 ARCHS = ("coordconv_classification", "deconv_classification")
 # the paper's flags and the seed-robust initialisation, at a constant LR
-FLAGS = " ".join(experiment("coordconv_classification").flags) + " --init_scale 0.5"
+FLAGS = " ".join(as_argv({**experiment("coordconv_classification").flags, "init_scale": 0.5}))
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -6,14 +6,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import backends  # noqa: E402,F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: E402,F401  Keras on its backend, quiet: before keras loads
 
 import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from data import not_so_clevr, sort_of_clevr  # noqa: E402
+from lab import not_so_clevr, sort_of_clevr  # noqa: E402
 
 
 class InterruptAfter(keras.callbacks.Callback):

@@ -2,8 +2,8 @@
 
 import pytest
 
-import archs
-from util import CliError
+from lab import archs
+from lab.util import CliError
 
 SCRIPTS = ("train.py", "train_gan.py", "train_vae.py", "train_detection.py")
 

@@ -1,4 +1,4 @@
-"""backends.py: Keras loads TensorFlow with oneDNN's kernels and says nothing on stderr."""
+"""lab/backends.py: Keras loads TensorFlow with oneDNN's kernels and says nothing on stderr."""
 
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 from conftest import ROOT
 
-PROBE = ("import backends, logging; from tensorflow.python.util import _pywrap_util_port; "
+PROBE = ("from lab import backends; import logging; from tensorflow.python.util import _pywrap_util_port; "
          "print(_pywrap_util_port.IsMklEnabled(), logging.getLevelName(logging.getLogger('tensorflow').level))")
 
 

@@ -39,9 +39,9 @@ def test_builders_in_the_concatenation_form_compute_the_same_function(arch):
 
 def test_gan_generator_in_the_concatenation_form_computes_the_same_function():
     spec = model_builders.ModelSpec()
-    split = model_builders.coordconv_generator(16, (32, 32, 3), spec)
+    split = model_builders.coordconv_generator((32, 32, 3), 16, spec, bounded=False)
     with concatenation_builders():
-        concatenated = model_builders.coordconv_generator(16, (32, 32, 3), spec)
+        concatenated = model_builders.coordconv_generator((32, 32, 3), 16, spec, bounded=False)
     concatenated.set_weights(split.get_weights())
     z = np.random.default_rng(0).uniform(-1, 1, size=(3, 16)).astype("float32")
     np.testing.assert_allclose(concatenated(z), split(z), rtol=1e-4, atol=1e-4)

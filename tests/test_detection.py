@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import detection
-import detection_training
+from lab import detection, detection_training
 from conftest import assert_same_figures, interrupted_then_resumed
-from data import field_of_mnist as field
-from util import CliError, run_cli
+from lab import field_of_mnist as field
+from lab.util import CliError, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +197,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, field_h5, capsys, flags, mes
 
 
 def test_a_foreign_or_misshapen_file_names_what_is_wrong(tmp_path, tiny_data_dir, field_h5):
-    from data import not_so_clevr
+    from lab import not_so_clevr
 
     with pytest.raises(CliError, match="has no dataset 'train_ims'"):
         detection_training.datasets.load_detection(not_so_clevr.dataset_path(tiny_data_dir, "uniform"), 5)
@@ -214,7 +213,7 @@ def test_a_foreign_or_misshapen_file_names_what_is_wrong(tmp_path, tiny_data_dir
 def test_reproduce_detection_writes_its_table_and_figure(tmp_path, field_h5):
     import shutil
 
-    import reproduce_detection
+    from studies import reproduce_detection
 
     shutil.copy(field_h5, tmp_path / field_h5.name)
     out = tmp_path / "results"

@@ -6,14 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-import archs
-import gan_metrics
-import generative
 import model_builders
-import gan_training
-from data import not_so_clevr, sort_of_clevr as clevr
+from lab import archs, gan_metrics, gan_training, generative, not_so_clevr, sort_of_clevr as clevr
 from conftest import CLEVR_COUNT as COUNT, assert_same_figures, documented_counts, interrupted_then_resumed
-from util import run_cli
+from lab.util import run_cli
 
 @pytest.fixture(scope="module")
 def clevr_data(clevr_h5):
@@ -126,9 +122,9 @@ def test_a_lower_ink_threshold_finds_the_dim_objects_of_a_vaes_bernoulli_means()
 def test_parameter_counts_match_the_docstrings():
     spec = model_builders.ModelSpec()
     rgb = (64, 64, 3)
-    assert model_builders.coordconv_generator(256, rgb, spec).count_params() == \
+    assert model_builders.coordconv_generator(rgb, 256, spec, bounded=False).count_params() == \
         documented_counts(model_builders.coordconv_generator)[0]
-    assert model_builders.deconv_generator(256, rgb, spec).count_params() == \
+    assert model_builders.deconv_generator(rgb, 256, spec, bounded=True).count_params() == \
         documented_counts(model_builders.deconv_generator)[0]
     assert model_builders.discriminator(rgb, add_coords=False).count_params() == \
         documented_counts(model_builders.discriminator)[0]
@@ -262,7 +258,7 @@ def test_batchnorm_statistics_move_in_one_forward_pass_per_batch_not_in_the_step
 
 @pytest.mark.parametrize("study, images_per_run", [pytest.param("gan", 2, marks=pytest.mark.slow), ("vae", 3)])
 def test_reproduce_gan_writes_a_table_plot_and_images_per_study(tmp_path, tiny_data_dir, study, images_per_run):
-    import reproduce_gan
+    from studies import reproduce_gan
 
     reproduce_gan.main(["--studies", study, "--seeds", "3", "--epochs", "1", "--vae-epochs", "1", "--width", "4",
                         "--metric-samples", "8", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from generative import FIGURES
+from lab.generative import FIGURES
 
 RUN = ROOT / "gpu" / "run.sh"
 

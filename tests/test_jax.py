@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-import archs
 import model_builders
+from lab import archs
 from conftest import ROOT
-from data import not_so_clevr
+from lab import not_so_clevr
 
 RUNNER = ROOT / "tests" / "without_tensorflow.py"
 FAMILIES = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor")
@@ -57,10 +57,10 @@ def test_one_epoch_of_the_gan_and_the_vae_trains_on_jax(tmp_path, tiny_data_dir,
 GAN_STEP = """
 import sys
 sys.path.insert(0, {root!r})
-import backends
+from lab import backends
 import numpy as np
-import gan_training
-from batches import fit_in_order
+from lab import gan_training
+from lab.batches import fit_in_order
 args = gan_training.parse_args({argv!r})
 images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3)).astype("uint8")
 gan = gan_training.build_gan(args, images.shape[1:])
@@ -96,7 +96,7 @@ def test_one_gan_step_moves_every_weight_and_statistic_alike_on_jax_and_tensorfl
 JAX_SIDE = """
 import sys
 sys.path.insert(0, {root!r})
-import backends
+from lab import backends
 import keras
 import numpy as np
 import model_builders  # noqa: F401  registers the builders' layers

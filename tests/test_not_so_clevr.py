@@ -4,8 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from data import not_so_clevr as generator
-from util import run_cli
+from lab import not_so_clevr as generator
+from lab.util import run_cli
 
 SIZES = {"uniform": (2368, 768), "quadrant": (2407, 729)}
 SHAPES = {"image": (64, 64, 3), "imagegray": (64, 64, 1), "onehots": (64, 64, 1),

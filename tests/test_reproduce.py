@@ -11,13 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import ablation
-import full_baselines
-import reproduce
-import runs
-import supervised_training
+from studies import ablation, full_baselines, reproduce
+from studies.experiments import as_argv
+from lab import backends, runs, supervised_training
 from conftest import ROOT
-from util import run_cli
+from lab.util import run_cli
 
 PAPER_SWEEP_SIZES = {"deconv_classification": 324, "coordconv_classification": 6, "conv_regression": 9,
                      "coordconv_regression": 2, "deconv_rendering": 648, "coordconv_rendering": 8}
@@ -202,14 +200,14 @@ def test_the_recipe_is_the_default_and_the_paper_s_flags_are_one_flag_away(arch)
     experiment = next(e for e in reproduce.EXPERIMENTS if e.arch == arch)
     default = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args([]))
     paper = reproduce.train_argv(experiment, "quadrant", 0, reproduce.parse_args(["--paper-recipe"]))
-    assert experiment.budget_flags and default == paper + list(experiment.budget_flags)
+    assert experiment.budget_flags and default == paper + as_argv(experiment.budget_flags)
     assert "--init_scale" not in paper and "--coords_init_scale" not in paper and "--center_l2" not in paper
-    assert paper[-2:] == ["-E", str(experiment.epochs)]
+    assert paper[-2:] == ["--epochs", str(experiment.epochs)]
 
 
 @pytest.mark.parametrize("change", ["none", "flags", "kernels"])
 def test_a_run_folder_is_kept_only_for_the_same_flags_and_software(tmp_path, monkeypatch, change):
-    """reproduce.py and ablation.py resume a folder or reuse its figures only if they would come out the same."""
+    """reproduce.py and the ablation resume a folder or reuse its figures only if they would come out the same."""
     out = tmp_path / "run"
     args = supervised_training.parse_args(["--arch", "coordconv_classification", "--output", str(out)])
     out.mkdir()
@@ -221,12 +219,24 @@ def test_a_run_folder_is_kept_only_for_the_same_flags_and_software(tmp_path, mon
     assert out.exists() == (change == "none")
 
 
+@pytest.mark.parametrize("value, kept", [("default", True), ("other", False)])
+def test_a_flag_added_since_a_run_started_keeps_it_while_the_flag_keeps_its_default(tmp_path, value, kept):
+    out = tmp_path / "run"
+    argv = ["--arch", "coordconv_classification", "--output", str(out)]
+    wanted, defaults = supervised_training.run_flags(argv + (["--init_scale", "0.5"] if value == "other" else []))
+    out.mkdir()
+    older = {key: saved for key, saved in wanted.items() if key != "init_scale"}  # a config from before the flag
+    (out / "config.json").write_text(json.dumps({**older, **backends.software()}))
+    runs.clear_if_stale(out, wanted, defaults)
+    assert out.exists() == kept
+
+
 def test_a_shorter_budget_shortens_the_warm_up_and_the_hold_to_leave_an_epoch():
-    recipe = ("--init_scale", "0.25", "--warmup", "2", "--hold", "1", "--l2", "1")
+    recipe = {"init_scale": 0.25, "warmup": 2, "hold": 1, "l2": 1}
     assert reproduce.within(4, recipe) == recipe
-    assert reproduce.within(2, recipe) == ("--init_scale", "0.25", "--warmup", "1", "--hold", "1", "--l2", "1")
-    assert reproduce.within(1, recipe) == ("--init_scale", "0.25", "--warmup", "0", "--hold", "0", "--l2", "1")
-    assert reproduce.within(2, ("--hold", "1.75")) == ("--hold", "1.75")  # rendering's: a quarter epoch of decay
+    assert reproduce.within(2, recipe) == {"init_scale": 0.25, "warmup": 1, "hold": 1, "l2": 1}
+    assert reproduce.within(1, recipe) == {"init_scale": 0.25, "warmup": 0, "hold": 0, "l2": 1}
+    assert reproduce.within(2, {"hold": 1.75}) == {"hold": 1.75}  # rendering's: a quarter epoch of decay
 
 
 def test_baselines_full_gives_the_baselines_the_papers_budget_and_coordconv_the_default():
@@ -237,14 +247,14 @@ def test_baselines_full_gives_the_baselines_the_papers_budget_and_coordconv_the_
         if experiment.model == "CoordConv":
             assert run.epochs == experiment.epochs and "--init_scale" in argv + ["--init_scale"]
         else:
-            assert run.epochs == int(experiment.full_flags[1]) and run.epochs in (100, 1000)
+            assert run.epochs == experiment.full_flags["epochs"] and run.epochs in (100, 1000)
             assert run.lrpolicy == ("step" if run.epochs == 1000 else "constant")
 
 
 def test_baselines_full_trains_each_pair_and_reports_table_ratio_and_curves(tmp_path, tiny_data_dir, monkeypatch,
                                                                             capsys):
     """The regression pair on tiny data, the baseline's paper budget cut to 3 epochs; then --report-only again."""
-    shortened = tuple(dataclasses.replace(e, full_flags=("-E", "3")) for e in reproduce.EXPERIMENTS)
+    shortened = tuple(dataclasses.replace(e, full_flags={"epochs": 3}) for e in reproduce.EXPERIMENTS)
     monkeypatch.setattr(reproduce, "EXPERIMENTS", shortened)
     argv = ["--baselines-full", "--only", "regression", "--splits", "quadrant", "--results", str(tmp_path),
             "--data-dir", str(tiny_data_dir)]

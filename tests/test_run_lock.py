@@ -6,16 +6,12 @@ import sys
 
 import pytest
 
-import ablation
-import gan_training
-import reproduce
-import reproduce_detection
-import reproduce_gan
-import supervised_training
-import vae_training
-from data import not_so_clevr
-from runs import LOCK, locked
-from util import run_cli
+from studies import ablation
+from lab import gan_training
+from studies import reproduce, reproduce_detection, reproduce_gan
+from lab import not_so_clevr, supervised_training, vae_training
+from lab.runs import LOCK, locked
+from lab.util import run_cli
 
 
 def training_argv(module, data_dir, out) -> list:

@@ -2,8 +2,8 @@
 
 import pytest
 
-import reproduce
-import supervised_training
+from studies import reproduce
+from lab import supervised_training
 
 
 @pytest.mark.slow

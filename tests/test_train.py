@@ -12,14 +12,12 @@ import keras
 import numpy as np
 import pytest
 
-import archs
 import CoordConv
 import model_builders
-import runs
-import supervised_training
-from conftest import TINY, assert_same_figures, documented_counts, interrupted_then_resumed
-from data import not_so_clevr as generator
-from util import run_cli
+from lab import archs, redraw, runs, supervised_training
+from conftest import ROOT, TINY, assert_same_figures, documented_counts, interrupted_then_resumed
+from lab import not_so_clevr as generator
+from lab.util import run_cli
 
 @pytest.fixture(scope="module")
 def tiny_h5(tiny_data_dir):
@@ -28,10 +26,16 @@ def tiny_h5(tiny_data_dir):
 
 @pytest.mark.parametrize("arch", archs.names("train.py"))
 def test_parameter_count_at_mul_1_matches_the_docstring(arch):
-    variants = ("uniform", "quadrant") if arch == "conv_regressor" else ("uniform",)
-    counts = [archs.ARCHS[arch].build(model_builders.ModelSpec(mul=1, regressor_variant=v)).count_params()
-              for v in variants]
+    stacks = model_builders.REGRESSOR_STACKS if arch == "conv_regressor" else ("pooled",)
+    counts = [archs.ARCHS[arch].build(model_builders.ModelSpec(mul=1, regressor_stack=s)).count_params()
+              for s in stacks]
     assert counts == documented_counts(archs.ARCHS[arch].build)
+
+
+@pytest.mark.parametrize("stack, params", [("auto", 12_978), ("pooled", 72_850)])
+def test_conv_regressor_takes_the_papers_stack_for_the_data_unless_told(tmp_path, tiny_h5, stack, params):
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "conv_regressor", "--regressor_stack", stack, "--skipval")
+    assert metrics["params"] == params  # tiny_h5 is a quadrant file: the paper's strided stack
 
 
 def test_coordconv_classifier_has_the_papers_7553_parameters():
@@ -265,13 +269,13 @@ def test_an_output_peaking_at_one_corner_for_every_image_is_dead():
     images = np.zeros((20, 8, 8, 1), "float32")
     images[np.arange(20), np.arange(20) % 8, np.arange(20) // 8 + 2] = 1
     model = regressor_map_model(onehot_weight=5.0, field_weights=(0.1, 10.0))
-    assert supervised_training.dead_outputs(model, images) == [1]
-    assert supervised_training.dead_outputs(regressor_map_model(5.0, (0.1, 0.1)), images) == []
+    assert redraw.dead_outputs(model, images) == [1]
+    assert redraw.dead_outputs(regressor_map_model(5.0, (0.1, 0.1)), images) == []
 
 
 def test_a_dead_first_epoch_is_redrawn_and_the_run_goes_on_from_the_new_draw(tmp_path, tiny_h5, monkeypatch):
     verdicts = iter([[1], []])  # the first draw is dead on y, the second lives
-    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: next(verdicts))
+    monkeypatch.setattr(redraw, "dead_outputs", lambda model, images: next(verdicts))
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "2", "--seed", "4",
                         "--redraw_dead", "3")
     assert metrics["initialisation_seed"] == 1_000_004 and metrics["epochs"] == 2
@@ -293,7 +297,7 @@ def test_a_dead_first_epoch_is_redrawn_and_the_run_goes_on_from_the_new_draw(tmp
 
 def test_an_output_dying_in_the_warm_up_is_redrawn_and_its_epochs_are_not_resumed(tmp_path, tiny_h5, monkeypatch):
     verdicts = [[], [0], [], []]  # draw 0 lives after epoch 1, dies after epoch 2; draw 1 lives; epoch 3 unchecked
-    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: verdicts.pop(0))
+    monkeypatch.setattr(redraw, "dead_outputs", lambda model, images: verdicts.pop(0))
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "3", "--warmup", "2",
                         "--redraw_dead", "2")
     assert verdicts == [] and metrics["initialisation_seed"] == 1_000_000 and metrics["redrawn"][0]["epoch"] == 2
@@ -302,13 +306,13 @@ def test_an_output_dying_in_the_warm_up_is_redrawn_and_its_epochs_are_not_resume
 
 
 def test_a_one_epoch_run_is_not_checked(tmp_path, tiny_h5, monkeypatch):
-    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: [0])
+    monkeypatch.setattr(redraw, "dead_outputs", lambda model, images: [0])
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "--redraw_dead", "3")
     assert metrics["redrawn"] == [] and metrics["initialisation_seed"] == 0
 
 
 def test_the_last_allowed_draw_trains_on_even_when_dead(tmp_path, tiny_h5, monkeypatch):
-    monkeypatch.setattr(supervised_training, "dead_outputs", lambda model, images: [0])
+    monkeypatch.setattr(redraw, "dead_outputs", lambda model, images: [0])
     metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_regressor", "-E", "2", "--redraw_dead", "1")
     assert metrics["initialisation_seed"] == 1_000_000 and len(metrics["redrawn"]) == 1 and metrics["epochs"] == 2
 
@@ -331,6 +335,7 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "-mse", "-sig"], r"-mse and -sig .* at most one"),
     (["--data_h5", "{tiny}", "-interm", "mse"], r"-interm only apply to coordconv_rendering"),
     (["--data_h5", "{tiny}", "--center_l2", "0.001"], r"--center_l2 only apply to coordconv_rendering"),
+    (["--data_h5", "{tiny}", "--regressor_stack", "pooled"], r"--regressor_stack chooses conv_regressor.s network"),
     (["--data_h5", "{tiny}", "--arch", "coordconv_rendering", "--center_l2", "-1"], r"--center_l2 -1 must be at"),
     (["--data_h5", "{tiny}", "-E", "0"], r"argument --epochs/-E: must be > 0, got 0"),
     (["--data_h5", "{tiny}", "-mul", "0"], r"argument --channel_mul/-mul: must be > 0, got 0"),
@@ -376,7 +381,7 @@ def test_x_dim_disagreeing_with_the_data_is_named(tmp_path, tiny_h5, capsys):
 def test_command_line_error_has_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification",
                              "--data_h5", str(tmp_path / "missing.h5")],
-                            capture_output=True, text=True, cwd=supervised_training.__file__.rsplit("/", 1)[0])
+                            capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
@@ -394,7 +399,7 @@ def train_in_subprocess(tmp_path, tiny_h5, name, *flags, env=None):
     out = tmp_path / name
     subprocess.run([sys.executable, "train.py", "--arch", "coordconv_classification", "--data_h5", str(tiny_h5),
                     "-mb", "16", "-E", "2", "-mul", "1", "--opt", "sgd", "-L", "0.05", "--quiet",
-                    "--output", str(out), *flags], check=True, cwd=supervised_training.__file__.rsplit("/", 1)[0],
+                    "--output", str(out), *flags], check=True, cwd=ROOT,
                    env={**os.environ, **(env or {})})
     return json.loads((out / "metrics.json").read_text()), json.loads((out / "config.json").read_text())
 
@@ -423,7 +428,7 @@ def test_multiworker_runs_a_one_worker_cluster_from_tf_config(tmp_path, tiny_h5)
 
 
 def test_the_regression_error_is_in_pixels_of_the_image_side():
-    import tasks
+    from lab import tasks
 
     truth, guess = np.array([[0.5, 0.5]], "float32"), np.array([[0.5 + 3 / 32, 0.5 + 4 / 32]], "float32")
     metric = tasks.REGRESSION.make_metrics(32)[0]

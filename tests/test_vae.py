@@ -6,13 +6,11 @@ import h5py
 import numpy as np
 import pytest
 
-import archs
-import generative
 import model_builders
-import vae_training
+from lab import archs, generative, vae_training
 from conftest import assert_same_figures, documented_counts, interrupted_then_resumed
-from data import not_so_clevr
-from util import run_cli
+from lab import not_so_clevr
+from lab.util import run_cli
 
 
 def vae_argv(tmp_path, data_h5, *flags, name="run"):
@@ -98,9 +96,10 @@ def test_both_decoders_end_linear_and_the_same_encoder_feeds_them():
     assert all(vae.decoder.layers[-1].activation.__name__ == "linear" for vae in (plain, coordconv))
     assert plain.encoder.count_params() == coordconv.encoder.count_params()
     spec = model_builders.ModelSpec()
-    assert model_builders.encoder((64, 64, 1), 16, 16).count_params() == \
+    assert model_builders.encoder((64, 64, 1), 16, width=16).count_params() == \
         documented_counts(model_builders.encoder)[0]
-    assert model_builders.deconv_generator(8, (64, 64, 1), spec, 8).layers[-1].activation.__name__ == "tanh"
+    bounded = model_builders.deconv_generator((64, 64, 1), 8, spec, bounded=True, width=8)
+    assert bounded.layers[-1].activation.__name__ == "tanh"
 
 
 def test_interrupted_vae_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_data_dir, monkeypatch, capsys):

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """The paper's generative claims (§5) at a budget 2 CPU cores can run: GAN against CoordConv GAN, and
 deconv VAE against CoordConv VAE, over seeds.
 
-    python reproduce_gan.py [--studies gan vae] [--seeds 0 1 2] [--epochs 3] [--vae-epochs 5] [--width 8]
+    python -m studies.reproduce_gan [--studies gan vae] [--seeds 0 1 2] [--epochs 3] [--vae-epochs 5] [--width 8]
 
 Every network trains on the Not-so-Clevr squares (64x64 gray, one white
 square per image: "mode collapse" and "moving" are easy to measure), every
@@ -27,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import matplotlib
@@ -36,11 +35,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-import gan_training
-import vae_training
-from data import not_so_clevr as generator
-from runs import locked, write_json
-from util import positive, run_cli
+from lab import gan_training, not_so_clevr as generator, vae_training
+from lab.runs import locked, write_json
+from lab.util import positive, run_cli
 
 FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
                   "walk_center_step": "walk: center step (px)", "walk_area_change": "walk: area change",
@@ -69,7 +66,7 @@ ARCHS = tuple(arch for study in STUDIES.values() for arch in study.archs)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     parser.add_argument("--studies", nargs="+", choices=tuple(STUDIES), default=list(STUDIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=positive(int), default=3, help="GAN epochs, of 196 steps")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import h5py
 
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # the repository's data/, where generators write
+
 
 class CliError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""

@@ -5,7 +5,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from util import CliError
+from lab.util import CliError
 
 GENERATE_COMMAND = "python data/not_so_clevr_generator.py"
 GENERATE_CLEVR_COMMAND = "python data/sort_of_clevr_generator.py"

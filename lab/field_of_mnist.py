@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from util import CliError, Parser, atomic_h5, positive
+from lab.util import DATA_DIR, CliError, Parser, atomic_h5, positive
 
 IMAGE_SIZE = 64
 BOX_SIDES = (15.0, 25.0)  # the paper's random_position: height and width uniform in this range
@@ -153,7 +153,7 @@ def write(path: Path, sources: dict, counts: dict, num: int, canvas: int, seed: 
 
 def parse_args(argv):
     parser = Parser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--out-dir", default=str(DATA_DIR))
     parser.add_argument("--num", "-N", type=positive(int), default=5, help="digits per image")
     parser.add_argument("--train", type=positive(int), default=COUNTS["train"], help="train images")
     parser.add_argument("--val", type=positive(int), default=COUNTS["valid"], help="val images")

@@ -11,7 +11,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from util import CliError
+from lab.util import CliError
 
 _PACKAGE = "coordconv_tasks"
 

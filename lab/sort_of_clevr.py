@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from util import CliError, Parser, atomic_h5, positive
+from lab.util import DATA_DIR, CliError, Parser, atomic_h5, positive
 
 IMAGE_SIZE = 64
 SIZE = 10  # half-side of a square, radius of a circle
@@ -103,7 +103,7 @@ def write(path: Path, count: int, seed: int, progress=None):
 
 def parse_args(argv):
     parser = Parser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "sort_of_clevr"))
+    parser.add_argument("--out-dir", default=str(DATA_DIR / "sort_of_clevr"))
     parser.add_argument("--count", type=positive(int), default=COUNT, help="number of images")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives byte-identical arrays")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

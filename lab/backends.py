@@ -22,7 +22,7 @@ import importlib
 import os
 import sys
 
-from util import CliError
+from lab.util import CliError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Collects every run's metrics.json under a sweep folder into one CSV; prints the best run per sweep and split.
 
-    python summarize_sweeps.py results/sweeps      # writes results/sweeps/summary.csv
+    python -m studies.summarize_sweeps results/sweeps      # writes results/sweeps/summary.csv
 
 A sweep is the folder experiment_logs.sh gave it: <results>/<sweep>_<split>/<run>/.
 """
@@ -11,10 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
-from archs import ARCHS
-from util import CliError, Parser, run_cli
+from lab.archs import ARCHS
+from lab.util import CliError, Parser, run_cli
 
 CONFIG_COLUMNS = ("arch", "lr", "l2", "channel_mul", "filter_size", "minibatch", "loss", "epochs")
 
@@ -52,7 +51,7 @@ def best_runs(rows: list) -> list:
 
 
 def main(argv=None):
-    parser = Parser(description=__doc__.splitlines()[0])
+    parser = Parser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", default="results/sweeps")
     args = parser.parse_args(argv)
     root = Path(args.results)

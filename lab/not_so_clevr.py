@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from util import CliError, Parser, atomic_h5
+from lab.util import DATA_DIR, CliError, Parser, atomic_h5
 
 IMAGE_SIZE = 64
 HALF_SIDE = 4  # the paper's "size 4": a 9x9 square
@@ -81,7 +81,7 @@ def dataset_path(out_dir, split: str) -> Path:
 
 def parse_args(argv):
     parser = Parser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", default=str(Path(__file__).resolve().parent),
+    parser.add_argument("--out-dir", default=str(DATA_DIR),
                         help="folder for the .h5 files (default: this data/ folder)")
     parser.add_argument("--seed", type=int, default=SPLIT_SEED,
                         help="seed of the uniform split (default: the paper's)")

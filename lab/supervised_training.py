@@ -12,30 +12,27 @@ resumes from the last finished epoch.
 import contextlib
 import json
 import os
-import shutil
 from pathlib import Path
 
-import backends  # Keras on its backend, quiet: before keras loads
+from lab import backends  # Keras on its backend, quiet: before keras loads
 
 import keras
 import numpy as np
 
-import archs
-import datasets
 import model_builders
-import tasks
-from batches import EpochBatches, fit_in_order
-from runs import (ElapsedTime, TensorBoardImages, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
-                  tensorboard, locked, output_dir, previous_elapsed, progress_verbosity, read_history,
-                  start_from_snapshot, write_config, write_json)
-from util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
+from lab import archs, datasets, redraw, tasks
+from lab.batches import EpochBatches, fit_in_order
+from lab.runs import (ElapsedTime, TensorBoardImages, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
+                      tensorboard, locked, output_dir, previous_elapsed, progress_verbosity, read_history,
+                      start_from_snapshot, write_config, write_json)
+from lab.util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-def parse_args(argv=None):
+def flag_parser():
     parser = standard_parser(__doc__.splitlines()[0], archs.names("train.py"))
     parser.add_argument("--data_h5", default="data/rectangle_4_uniform.h5")
     parser.add_argument("--x_dim", type=positive(int), default=64, help="image height (first spatial axis)")
@@ -76,6 +73,10 @@ def parse_args(argv=None):
                              "or any other of --warmup (not the last), an output of the global max pool peaks on "
                              "one pixel for 95%% of the training images (coordconv_regressor; not in the paper, "
                              "docs/seed_study.md, Regressor)")
+    parser.add_argument("--regressor_stack", default="auto", choices=("auto", *model_builders.REGRESSOR_STACKS),
+                        help="conv_regressor's network: pooled (3x3 convs, max pools, dense layers) or strided "
+                             "(strided convs, global average pooling); auto: the paper's choice, pooled when the "
+                             "--data_h5 file's name holds 'uniform', else strided")
     parser.add_argument("--skipval", action="store_true",
                         help="no validation during training (the final evaluation still scores val)")
     parser.add_argument("--shuffletrain", "--st", dest="shuffletrain", action="store_true",
@@ -90,7 +91,18 @@ def parse_args(argv=None):
                         help="mirrored: every local GPU (or CPU device); multiworker: the machines in $TF_CONFIG")
     parser.add_argument("--cpu-devices", type=positive(int), default=1,
                         help="split the CPU into N logical devices for --strategy mirrored (trying it without GPUs)")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    return flag_parser().parse_args(argv)
+
+
+def run_flags(argv) -> tuple:
+    """train.py's flags for `argv`, and each one's default: a run folder written before a flag existed used it."""
+    parser = flag_parser()
+    wanted = vars(parser.parse_args(argv))
+    return wanted, {key: parser.get_default(key) for key in wanted}
 
 
 def validate(args):
@@ -116,6 +128,8 @@ def validate(args):
     if args.redraw_dead and not arch.max_pooled:
         pooled = [name for name in archs.names("train.py") if archs.ARCHS[name].max_pooled]
         raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
+    if args.regressor_stack != "auto" and args.arch != "conv_regressor":
+        raise CliError(f"--regressor_stack chooses conv_regressor's network, not --arch {args.arch}'s")
     if args.coords_init_scale != 1.0 and not arch.coords:
         raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {args.arch} has none")
     if args.coords_init_scale < 0:
@@ -205,7 +219,7 @@ def learning_rate(args, steps_per_epoch: int):
 def build_model(args, task, loss, steps_per_epoch):
     spec = model_builders.ModelSpec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
                                l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
-                               regressor_variant=model_builders.regressor_variant(args.data_h5),
+                               regressor_stack=regressor_stack(args),
                                init_scale=args.init_scale, coords_frame=args.coords_frame,
                                coords_init_scale=args.coords_init_scale, center_l2=args.center_l2)
     model = archs.ARCHS[args.arch].build(spec)
@@ -222,67 +236,17 @@ def build_model(args, task, loss, steps_per_epoch):
     return model
 
 
+def regressor_stack(args) -> str:
+    """--regressor_stack, with auto resolved as the paper did, from the data file's name."""
+    if args.regressor_stack == "auto":
+        return model_builders.paper_regressor_stack(args.data_h5)
+    return args.regressor_stack
+
+
 def seeded_model(args, task, loss, steps_per_epoch, draw=0):
     """The model a run starts from, seeded just before it is built: the same flags give the same weights."""
-    keras.utils.set_random_seed(initialisation_seed(args.seed, draw))
+    keras.utils.set_random_seed(redraw.initialisation_seed(args.seed, draw))
     return build_model(args, task, loss, steps_per_epoch)
-
-
-def initialisation_seed(seed: int, draw: int) -> int:
-    """--redraw_dead's k-th new draw for --seed S is seeded S + 1,000,000 k (draw 0 is S itself)."""
-    return seed + 1_000_000 * draw
-
-
-DEAD_CHECK_IMAGES = 512  # the first train images, enough to tell one pixel from many
-DEAD_SHARE = 0.95  # an output whose peak sits on one pixel for this share of train images passes no one-hot gradient
-
-
-def pooled_peaks(model, images) -> np.ndarray:
-    """(images, outputs): the flat pixel index where each output's map peaks before the global max pool."""
-    before_pool = keras.Model(model.input, model.layers[-2].output)
-    # called eagerly: a predict() per check would trace a new function each time, and TensorFlow warns of it
-    maps = np.concatenate([keras.ops.convert_to_numpy(before_pool(images[start:start + 256], training=False))
-                           for start in range(0, len(images), 256)])
-    return maps.reshape(len(images), -1, maps.shape[-1]).argmax(axis=1)
-
-
-def dead_outputs(model, images) -> list:
-    """The outputs whose map peaks on the same pixel for DEAD_SHARE of `images`.
-
-    The max pool passes gradient only to the peak, so such an output learns a
-    constant (the mean target) and stays there: the regressor's stuck seeds.
-    """
-    peaks = pooled_peaks(model, images)
-    return [output for output in range(peaks.shape[1])
-            if np.unique(peaks[:, output], return_counts=True)[1].max() >= DEAD_SHARE * len(images)]
-
-
-class DeadOutputError(Exception):
-    """Raised after a checked epoch (epochs_checked) when an output is dead (--redraw_dead): the draw is replaced."""
-
-    def __init__(self, outputs: list, epoch: int):
-        super().__init__(f"dead outputs {outputs} after epoch {epoch}")
-        self.outputs, self.epoch = outputs, epoch
-
-
-class DeadOutputCheck(keras.callbacks.Callback):
-    """--redraw_dead: raises DeadOutputError at the end of the checked epochs, before the backup saves them."""
-
-    def __init__(self, images, epochs_checked: int):
-        super().__init__()
-        self.images, self.epochs_checked = images, epochs_checked
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch < self.epochs_checked and (dead := dead_outputs(self.model, self.images)):
-            raise DeadOutputError(dead, epoch + 1)
-
-
-def epochs_checked(args) -> int:
-    """The first epoch and the rest of the warm-up, while the rising LR can still kill an output.
-
-    Never the last: a check there would leave no epoch to save (a one-epoch run is not checked).
-    """
-    return min(max(1, args.warmup), args.epochs - 1)
 
 
 def prepared(argv):
@@ -298,8 +262,8 @@ def training_batches(args, train) -> EpochBatches:
 
 
 def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False):
-    check = [DeadOutputCheck(train[0][:DEAD_CHECK_IMAGES], epochs_checked(args))] if check_dead else []
-    callbacks = check + [
+    callbacks = redraw.checks(args, train[0]) if check_dead else []
+    callbacks += [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
@@ -461,7 +425,7 @@ def write_results(args, task, model, train, val, out: Path, redrawn: list) -> di
     metrics = {
         "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "seed": args.seed, "output": str(out),
         "params": model.count_params(),
-        "initialisation_seed": initialisation_seed(args.seed, len(redrawn)), "redrawn": redrawn,
+        "initialisation_seed": redraw.initialisation_seed(args.seed, len(redrawn)), "redrawn": redrawn,
         "epochs": len(history), "wall_time_s": elapsed(history),
         "initial": json.loads(initial.read_text()) if initial.exists() else None,
         "final": {"train": final["train"], "val": final["val"]},
@@ -486,7 +450,7 @@ def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
     """Trains (or resumes) the run in `out`, which this process holds, and writes its results."""
     backends.make_deterministic()
     steps_per_epoch = len(training_batches(args, train))
-    redrawn = read_redrawn(out)
+    redrawn = redraw.read_redrawn(out)
 
     def next_draw():
         """The model of the draw after those `redrawn` records (the seed's own when none)."""
@@ -505,7 +469,7 @@ def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
     while not fit(model, args, out, steps_per_epoch, train, val, task, redrawn):
         log(f"initialisation {redrawn[-1]['initialisation_seed']}: outputs {redrawn[-1]['dead_outputs']} peak "
             f"on one pixel after epoch {redrawn[-1]['epoch']}; starting again from initialisation "
-            f"{initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
+            f"{redraw.initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
         keras.backend.clear_session()
         model = next_draw()
 
@@ -516,7 +480,7 @@ def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
 
 def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:
     """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
-    (see epochs_checked), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
+    (lab/redraw.py), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
     clock = ElapsedTime(out / "history.csv", spent_before, args.time_budget)
@@ -526,25 +490,6 @@ def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn:
                      validation_data=None if args.skipval else EpochBatches(val, args.minibatch),
                      verbose=progress_verbosity(args))
         return True
-    except DeadOutputError as dead:
-        redrawn.append({"initialisation_seed": initialisation_seed(args.seed, len(redrawn)),
-                        "dead_outputs": dead.outputs, "epoch": dead.epoch, "seconds": clock.seconds() - spent_before})
-        write_json(out / REDRAWN, {"redrawn": redrawn})  # first, so a resume builds the next draw
-        clear_draw(out, args)
+    except redraw.DeadOutputError as dead:
+        redraw.record(out, args, redrawn, dead, clock.seconds() - spent_before)
         return False
-
-
-def clear_draw(out: Path, args):
-    """Removes what a rejected draw wrote, its backup first, so the next draw starts afresh."""
-    written = [out / "backup", out / "history.csv", out / "tensorboard", *out.glob("evaluation_*"),
-               *out.glob(f"{args.snapshot_to}_epoch*.keras")]
-    for path in written:
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-
-
-REDRAWN = "redrawn.json"  # --redraw_dead: the initialisations given up on, so a resume builds the next one
-
-
-def read_redrawn(out: Path) -> list:
-    path = out / REDRAWN
-    return json.loads(path.read_text())["redrawn"] if path.exists() else []

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """The seed study: which recipes make the CoordConv models hold the held-out quadrant for every seed.
 
-    python ablation.py                                   # every recipe over seeds 0-4
-    python ablation.py --recipes paper init_0.5 --seeds 0 1 2 --epochs 8
-    python ablation.py --arch coordconv_regressor --recipes paper cosine_warmup_2 --epochs 6
-    python ablation.py --table-only                      # the table again, from the recorded runs
+    python -m studies.ablation                                   # every recipe over seeds 0-4
+    python -m studies.ablation --recipes paper init_0.5 --seeds 0 1 2 --epochs 8
+    python -m studies.ablation --arch coordconv_regressor --recipes paper cosine_warmup_2 --epochs 6
+    python -m studies.ablation --table-only                      # the table again, from the recorded runs
 
 Each recipe is `--arch` (CoordConv classification unless told) on
 `rectangle_4_quadrant.h5` with the paper's flags plus its own; a seed
@@ -22,18 +21,16 @@ import statistics
 import sys
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import h5py
 import keras
 import numpy as np
 
-import archs
-import supervised_training
-from data import not_so_clevr as generator
-from experiments import EXPERIMENTS, GENERALISES, experiment, final_value, formatted
-from runs import clear_if_stale, locked, write_json
-from util import CliError, Parser, positive, run_cli
+from lab import archs, not_so_clevr as generator, redraw, supervised_training
+from studies.experiments import EXPERIMENTS, GENERALISES, as_argv, experiment, final_value, formatted
+from lab.runs import clear_if_stale, locked, write_json
+from lab.util import CliError, Parser, positive, run_cli
 
 ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
 CLASSIFICATION, REGRESSOR = "coordconv_classification", "coordconv_regressor"
@@ -72,7 +69,7 @@ RECIPES = {  # name: (what it changes, its flags on top of the paper's)
 
 
 def parse_args(argv=None):
-    parser = Parser(description=__doc__.splitlines()[0])
+    parser = Parser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=ARCH_CHOICES, default=CLASSIFICATION)
     parser.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=tuple(RECIPES), metavar="RECIPE",
                         help=f"of: {', '.join(RECIPES)}")
@@ -86,7 +83,7 @@ def parse_args(argv=None):
 
 
 def train_argv(recipe: str, seed: int, args) -> list:
-    return ["--arch", args.arch, *experiment(args.arch).flags, "--data_h5", str(quadrant_h5(args)),
+    return ["--arch", args.arch, *as_argv(experiment(args.arch).flags), "--data_h5", str(quadrant_h5(args)),
             "-E", str(args.epochs), "--seed", str(seed), "--quiet", "--snapshot-every", "0",
             "--evaluation_h5", "val", "--output", str(run_dir(recipe, seed, args)), *RECIPES[recipe][1]]
 
@@ -106,7 +103,7 @@ def run_dir(recipe: str, seed: int, args) -> Path:
 
 def run_one(recipe: str, seed: int, args) -> dict:
     argv = train_argv(recipe, seed, args)
-    clear_if_stale(run_dir(recipe, seed, args), vars(supervised_training.parse_args(argv)))
+    clear_if_stale(run_dir(recipe, seed, args), *supervised_training.run_flags(argv))
     keras.backend.clear_session()
     metrics = supervised_training.main(argv)
     row = experiment(args.arch)
@@ -124,7 +121,7 @@ def onehot_wins_at_init(argv: list) -> list:
     one-hot's weights; elsewhere the output is the coordinate channels' value at one fixed pixel.
     """
     model, images = initial_model(argv)
-    peak = supervised_training.pooled_peaks(model, images)
+    peak = redraw.pooled_peaks(model, images)
     onehot = images.reshape(len(images), -1).argmax(axis=1)[:, None]
     width = images.shape[2]
     near = np.maximum(abs(peak // width - onehot // width), abs(peak % width - onehot % width)) <= 2
@@ -274,7 +271,7 @@ def main(argv=None):
         runs = merged(recorded_runs(saved, args.epochs), new)
         if not runs:
             raise CliError(f"{saved} records no runs of {args.epochs} epochs: "
-                           "run ablation.py without --table-only first")
+                           "run studies/ablation.py without --table-only first")
         summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
         write_json(saved, {"arch": args.arch, "epochs": args.epochs, "recipes": summaries,
                            "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})

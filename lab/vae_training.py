@@ -26,22 +26,21 @@ decoder).
 import json
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 from keras import ops
 import numpy as np
 
-import archs
-import datasets
-from batches import EpochBatches, fit_in_order
-import generative
 import model_builders
-from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
-                        image_grid, save_networks)
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
-                  read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
-from util import CliError, positive, standard_parser
+from lab import archs, datasets
+from lab.batches import EpochBatches, fit_in_order
+from lab import generative
+from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
+                            image_grid, save_networks)
+from lab.runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
+                      read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
+from lab.util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
 RECONSTRUCTED = 10  # held-out images shown beside their reconstructions
@@ -154,7 +153,7 @@ class VAE(TrackedSteps):
 def build_vae(args, image_shape) -> VAE:
     spec = model_builders.ModelSpec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
     coordconv_decoder = archs.ARCHS[args.arch].coords_in_generator
-    encoder, decoder = model_builders.build_vae(image_shape, args.z_dim, spec, coordconv_decoder, args.width)
+    encoder, decoder = model_builders.build_vae(image_shape, args.z_dim, spec, coordconv_decoder, width=args.width)
     vae = VAE(encoder, decoder, args.beta, seed=args.seed)
     vae.compile(optimizer=optimizer_from_flags(args))
     vae.optimizer.build(encoder.trainable_variables + decoder.trainable_variables)  # a resume restores its slots

@@ -1,6 +1,6 @@
 """What the GAN and the VAE share: fixed latents, sample grids, latent walks and their figures per epoch.
 
-gan_training.py and vae_training.py both show their images in [-1, 1] through a
+lab/gan_training.py and lab/vae_training.py both show their images in [-1, 1] through a
 model whose `__call__(z)` returns them, so one callback draws both.
 """
 
@@ -14,9 +14,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-import archs
-import gan_metrics
-from runs import TensorBoardImages, write_json
+from lab import archs, gan_metrics
+from lab.runs import TensorBoardImages, write_json
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}

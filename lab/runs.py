@@ -1,7 +1,7 @@
 """What every entry point does around training: output folders, config and JSON files, the console,
 elapsed time across resumes, snapshots to start from.
 
-The training modules (supervised_, gan_, vae_ and detection_training.py) import it; no entry-point
+The training modules (supervised_, gan_, vae_ and lab/detection_training.py) import it; no entry-point
 script imports another script: the scripts are thin wrappers of those modules.
 """
 
@@ -17,9 +17,8 @@ from pathlib import Path
 
 import keras
 
-import backends
-import train_steps
-from util import CliError
+from lab import backends, train_steps
+from lab.util import CliError
 
 
 def output_dir(args, data_h5=None) -> Path:
@@ -33,13 +32,14 @@ def output_dir(args, data_h5=None) -> Path:
     return Path("runs") / f"{args.arch}_{Path(data_h5 or args.data_h5).stem}"
 
 
-def clear_if_stale(out: Path, wanted: dict):
+def clear_if_stale(out: Path, wanted: dict, defaults: dict | None = None):
     """A run folder trained with other flags (its config.json differs from `wanted`), another TensorFlow
-    or Keras, or other CPU kernels cannot resume or stand in a table beside fresh runs: start again."""
+    or Keras, or other CPU kernels cannot resume or stand in a table beside fresh runs: start again.
+    A flag its config.json lacks was added since; the run used its value from `defaults`."""
     config_path = out / "config.json"
     if not config_path.exists():
         return
-    saved = json.loads(config_path.read_text())
+    saved = {**(defaults or {}), **json.loads(config_path.read_text())}
     if any(saved.get(key) != value for key, value in {**wanted, **backends.software()}.items()):
         shutil.rmtree(out)
 

@@ -12,7 +12,7 @@ bookkeeping thus need no second version of its step.
 
 import keras
 
-import backends
+from lab import backends
 
 
 def descend(model, optimizer, variables: list, compute_losses, key: str) -> dict:

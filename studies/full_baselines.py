@@ -16,9 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-import archs
-from experiments import formatted
-from runs import read_history
+from lab import archs
+from studies.experiments import formatted
+from lab.runs import read_history
 
 
 @dataclasses.dataclass(frozen=True)

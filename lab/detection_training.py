@@ -2,7 +2,7 @@
 
     python train_detection.py --arch coord_rpn_sampler -E 3 -L 0.0005 --opt adam --clip
 
-One image per step, as the paper's train_faster_rcnn.py (see detection.py for
+One image per step, as the paper's train_faster_rcnn.py (see lab/detection.py for
 the network, the box sampler and the metrics). Validation runs before
 training and after every epoch; the headline is mean_argmax_nms_iou on val,
 the mean over the 10 proposals kept by non-maximum suppression of each one's
@@ -18,7 +18,7 @@ finished epoch.
 import json
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 import matplotlib
@@ -26,15 +26,13 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-import archs
-import datasets
-from batches import EpochBatches, fit_in_order
-import detection
-from data import field_of_mnist
-from runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
-                  progress_verbosity, read_history, start_from_snapshot, started_run, tensorboard, write_config,
-                  write_json)
-from util import CliError, add_lr_policy_flags, positive, standard_parser
+from lab import archs, datasets
+from lab.batches import EpochBatches, fit_in_order
+from lab import detection, field_of_mnist
+from lab.runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
+                      progress_verbosity, read_history, start_from_snapshot, started_run, tensorboard, write_config,
+                      write_json)
+from lab.util import CliError, add_lr_policy_flags, positive, standard_parser
 
 SHOWN = 9  # val images drawn each epoch
 STEPS_PER_CALL = 50

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """The paper's detection claim (CoordConv in a region proposal network: 24% better IoU), over seeds.
 
-    python reproduce_detection.py [--seeds 0 1 2] [--epochs 1] [--digits auto|mnist|glyphs] [--paper-anchors]
+    python -m studies.reproduce_detection [--seeds 0 1 2] [--epochs 1] [--digits auto|mnist|glyphs] [--paper-anchors]
 
 Trains rpn_sampler and coord_rpn_sampler (train_detection.py) on Field-of-MNIST
 (data/field_of_mnist_64x64_5objs.h5, 9,000 train / 1,000 val images of 5
@@ -21,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import h5py
 import keras
@@ -31,10 +30,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-import detection_training
-from data import field_of_mnist as field
-from runs import locked, write_json
-from util import CliError, positive, run_cli
+from lab import detection_training, field_of_mnist as field
+from lab.runs import locked, write_json
+from lab.util import CliError, positive, run_cli
 
 ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
 FLAGS = "--opt adam -L 0.0005"
@@ -43,7 +41,7 @@ HEADLINE = "val_mean_argmax_nms_iou"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=positive(int), default=1, help="epochs of 9,000 one-image steps")
     parser.add_argument("--digits", choices=("auto", "mnist", "glyphs"), default="auto",

@@ -16,29 +16,28 @@ training (epoch 000) and after every epoch (a 10x10 grid from a fixed z with
 BatchNorm in inference mode, bn0, and in training mode, bn1; 8 latent walks
 between fixed z, a row each; the min-max-stretched mean of the metric's samples),
 .keras snapshots of both networks, and metrics.json with the mode-collapse
-and latent-walk figures before training and per epoch (see gan_metrics.py). Rerunning into
+and latent-walk figures before training and per epoch (see lab/gan_metrics.py). Rerunning into
 the same folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
 import json
 from pathlib import Path
 
-import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import keras
 from keras import ops
 import numpy as np
 
-import archs
-import datasets
-from batches import EpochBatches, SeededNoise, ZippedBatches, fit_in_order
-import generative
 import model_builders
-from runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
-                  read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
-from generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
-                        save_networks, statistics_kept)
-from util import CliError, positive, standard_parser
+from lab import archs, datasets
+from lab.batches import EpochBatches, SeededNoise, ZippedBatches, fit_in_order
+from lab import generative
+from lab.runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
+                      read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
+from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
+                            save_networks, statistics_kept)
+from lab.util import CliError, positive, standard_parser
 
 GENERATOR_STEPS = 2  # per discriminator step, as the paper
 
@@ -193,7 +192,8 @@ def build_gan(args, image_shape) -> GAN:
     spec = model_builders.ModelSpec(x_dim=image_shape[0], y_dim=image_shape[1], l2=args.l2)
     arch = archs.ARCHS[args.arch]
     generator, discriminator = model_builders.build_gan(image_shape, args.z_dim, spec, arch.coords_in_generator,
-                                                        arch.coords_in_discriminator, args.tanh_output, args.width)
+                                                        arch.coords_in_discriminator, bounded=args.tanh_output,
+                                                        width=args.width)
     weight = (1.0 if args.feature_match_loss_weight is None else args.feature_match_loss_weight) \
         if args.feature_match else None
     gan = GAN(generator, discriminator, args.z_dim, linear_output=arch.coords_in_generator and not args.tanh_output,

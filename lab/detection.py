@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from CoordConv import CoordConv2D
-from runs import TrackedSteps
+from lab.runs import TrackedSteps
 
 ANCHOR_SHAPES = ((15, 15), (20, 20), (25, 25), (15, 20), (20, 25), (20, 15), (25, 20), (15, 25), (25, 15))
 HIDDEN = 32  # the paper's rpn_hidden_dim

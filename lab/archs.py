@@ -11,8 +11,8 @@ import dataclasses
 from typing import Callable, Optional
 
 import model_builders
-import tasks
-from util import CliError
+from lab import tasks
+from lab.util import CliError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Arch:
 
     name: str
     script: str  # the entry point that trains it
-    build: Optional[Callable]  # the builder in model_builders.py or detection.py
+    build: Optional[Callable]  # the builder in model_builders.py or lab/detection.py
     task: Optional[tasks.Task] = None  # train.py: what it learns
     center_map: bool = False  # train.py: it also outputs the center map (-interm, -nosfmx)
     max_pooled: bool = False  # train.py: its output is a global max over the image (--redraw_dead)
@@ -62,7 +62,7 @@ def _generative() -> list:
 def build_region_proposal_network(*args, **kwargs):
     """detection.build_network, imported when called: the region proposals are TensorFlow's alone
     (tf.image.non_max_suppression), and the registry loads on every backend."""
-    import detection
+    from lab import detection
 
     return detection.build_network(*args, **kwargs)
 
