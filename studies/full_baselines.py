@@ -95,6 +95,8 @@ def ratio_row(coordconv: Curve, baseline: Curve) -> str:
         coordconv_cell = f"{reached + 1}, {duration(coordconv.times[reached])}"
         ratio = f"{baseline.times[target_epoch] / coordconv.times[reached]:.0f}×"
     baseline_cell = f"{target_epoch + 1}, {duration(baseline.times[target_epoch])}"
+    if len(baseline.val) < baseline.planned_epochs:  # still training: its best so far
+        baseline_cell += f" (so far: {len(baseline.val)} of {baseline.planned_epochs} epochs)"
     cells = [e.task, baseline.split, formatted(e, target), baseline_cell, coordconv_cell, ratio,
              f"{baseline.params:,} / {coordconv.params:,} ({baseline.params / coordconv.params:.1f}×)"]
     return "| " + " | ".join(cells) + " |"

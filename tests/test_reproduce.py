@@ -273,9 +273,9 @@ def test_baselines_full_trains_each_pair_and_reports_table_ratio_and_curves(tmp_
     assert "Epoch 1/" not in capsys.readouterr().out and (out / "table.md").read_text() == table
 
 
-def curve(val, times, task="classification"):
+def curve(val, times, task="classification", planned=None):
     experiment = next(e for e in reproduce.EXPERIMENTS if e.task == task)
-    return full_baselines.Curve(experiment, "uniform", 1000, len(val), tuple(times), tuple(val), tuple(val))
+    return full_baselines.Curve(experiment, "uniform", 1000, planned or len(val), tuple(times), tuple(val), tuple(val))
 
 
 @pytest.mark.parametrize("coordconv, baseline, ratio", [
@@ -284,6 +284,8 @@ def curve(val, times, task="classification"):
     (curve([0.2, 0.3], [1, 2]), curve([0.1, 0.5], [100, 200]), "| 50.0% | 2, 200 s | not reached | – |"),
     (curve([9.0, 0.4], [1, 2], "regression"), curve([5.0, 2.0, 3.0], [50, 100, 150], "regression"),
      "| 2.00 | 2, 100 s | 2, 2 s | 50× |"),
+    (curve([0.2, 0.9, 1.0], [1, 2, 3]), curve([0.1, 0.5], [100, 200], planned=1000),
+     "| 50.0% | 2, 200 s (so far: 2 of 1000 epochs) | 2, 2 s | 100× |"),
 ])
 def test_the_ratio_is_the_baselines_time_to_its_best_val_over_coordconvs_time_to_reach_it(coordconv, baseline, ratio):
     assert ratio in full_baselines.ratio_row(coordconv, baseline)
