@@ -121,7 +121,9 @@ def test_the_held_out_elbo_of_the_same_weights_is_the_same_figure(tmp_path, tiny
     vae = vae_training.build_vae(args, train_images.shape[1:])
     batches = vae_training.make_dataset(held_out, args.minibatch)
     first, second = (vae.evaluate(batches, verbose=0, return_dict=True) for _ in range(2))
-    assert first == second
+    # the noise-drawn figures are equal; their float32 total (~3,000) may round in another order across threads
+    assert (first["reconstruction"], first["kl"]) == (second["reconstruction"], second["kl"])
+    assert first["loss"] == pytest.approx(second["loss"], rel=1e-6)
 
 
 @pytest.mark.slow  # 18 s; as the GAN's seed test. train.py's same-seed test stays in the fast run
