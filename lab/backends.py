@@ -20,6 +20,7 @@ A backend that is not installed stops the script with one line and exit 2.
 
 import importlib
 import os
+import platform
 import sys
 
 from lab.util import CliError
@@ -88,6 +89,18 @@ def software() -> dict:
     """What a run's float rounding depends on beyond its flags: the backend and its version, Keras, the CPU kernels."""
     return {"backend": NAME, NAME: importlib.import_module(NAME).__version__, "keras": keras.__version__,
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS") if is_tensorflow() else None}
+
+
+def machine() -> dict:
+    """The processor a run's times and rounding came from (config.json): a ratio compares runs on one machine."""
+    try:
+        cpuinfo = open("/proc/cpuinfo").read()
+    except OSError:  # not Linux: what the platform module knows
+        return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "avx512": None,
+                "device": device()}
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    return {"cpu": names[0] if names else platform.machine(), "cores": os.cpu_count(),
+            "avx512": "avx512f" in cpuinfo, "device": device()}
 
 
 def device() -> str:

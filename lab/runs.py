@@ -201,8 +201,9 @@ def read_history(history_csv: Path) -> list:
 
 
 def write_config(out: Path, args, **extra):
-    """config.json: the parsed flags and the software, so the folder alone tells how to rerun it."""
-    write_json(out / "config.json", {**vars(args), "output": str(out), **extra, **backends.software()})
+    """config.json: the parsed flags, the software and the machine, so the folder alone tells how to rerun it."""
+    write_json(out / "config.json", {**vars(args), "output": str(out), **extra, **backends.software(),
+                                     "machine": backends.machine()})
 
 
 def write_json(path: Path, content: dict):

@@ -9,7 +9,9 @@ and the final metrics.json. Rerunning into the same folder (or --load FOLDER)
 resumes from the last finished epoch.
 """
 
+import argparse
 import contextlib
+import functools
 import json
 import os
 from pathlib import Path
@@ -20,7 +22,7 @@ import keras
 import numpy as np
 
 import model_builders
-from lab import archs, datasets, redraw, tasks
+from lab import archs, datasets, extra_epochs, redraw, tasks
 from lab.batches import EpochBatches, fit_in_order
 from lab.runs import (ElapsedTime, TensorBoardImages, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
                       tensorboard, locked, output_dir, previous_elapsed, progress_verbosity, read_history,
@@ -44,6 +46,13 @@ def flag_parser():
     parser.add_argument("--hold", type=float, default=0,
                         help="epochs (a fraction allowed) at --lr before --lrpolicy cosine starts its decay, in "
                              "place of a warm-up (not in the paper)")
+    parser.add_argument("--extra_epochs", type=int, default=0, metavar="N",
+                        help="after -E epochs, up to N more, one at a time while the training set's main figure "
+                             "misses --fit_target; each replays the last epoch's LR (not in the paper; "
+                             "docs/seed_study.md, Rendering)")
+    parser.add_argument("--fit_target", type=float, default=None, metavar="T",
+                        help="the training set's main figure (accuracy, IoU: at least T; px: at most T) that "
+                             "ends --extra_epochs")
     parser.add_argument("--filter_size", "-fs", type=positive(int), default=3)
     parser.add_argument("--channel_mul", "-mul", type=positive(int), default=2, help="width multiplier")
     parser.add_argument("--use_mse_loss", "-mse", action="store_true")
@@ -123,6 +132,10 @@ def validate(args):
         raise CliError(f"--warmup works with --lrpolicy constant or cosine, not {args.lrpolicy}")
     if args.hold and (args.lrpolicy != "cosine" or args.warmup):
         raise CliError("--hold delays the cosine decay: it needs --lrpolicy cosine and no --warmup")
+    if args.extra_epochs < 0:
+        raise CliError(f"--extra_epochs {args.extra_epochs} must be at least 0")
+    if bool(args.extra_epochs) != (args.fit_target is not None):
+        raise CliError("--extra_epochs and --fit_target go together: the target says when the extra epochs stop")
     if args.skipval and args.lrpolicy == "valstep":
         raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
     if args.redraw_dead and not arch.max_pooled:
@@ -209,7 +222,9 @@ def learning_rate(args, steps_per_epoch: int):
     if args.lrpolicy != "cosine" and not args.warmup:
         return args.lr
     flat_steps = round((args.warmup or args.hold) * steps_per_epoch)
-    return keras.optimizers.schedules.CosineDecay(
+    schedule = (functools.partial(extra_epochs.ReplayingCosineDecay, steps_per_epoch) if args.extra_epochs
+                else keras.optimizers.schedules.CosineDecay)
+    return schedule(
         initial_learning_rate=0.0 if args.warmup else args.lr,
         warmup_target=args.lr if args.warmup or args.hold else None,
         warmup_steps=flat_steps, decay_steps=args.epochs * steps_per_epoch - flat_steps,
@@ -426,7 +441,7 @@ def write_results(args, task, model, train, val, out: Path, redrawn: list) -> di
         "arch": args.arch, "task": task.name, "data_h5": args.data_h5, "seed": args.seed, "output": str(out),
         "params": model.count_params(),
         "initialisation_seed": redraw.initialisation_seed(args.seed, len(redrawn)), "redrawn": redrawn,
-        "epochs": len(history), "wall_time_s": elapsed(history),
+        "epochs": len(history), "extra_epochs": extra_epochs.used(history, args), "wall_time_s": elapsed(history),
         "initial": json.loads(initial.read_text()) if initial.exists() else None,
         "final": {"train": final["train"], "val": final["val"]},
         "evaluation_h5": str(evaluation_path(out, len(history), ".h5")) if args.evaluation_h5 != "none" else None,
@@ -472,10 +487,24 @@ def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
             f"{redraw.initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
         keras.backend.clear_session()
         model = next_draw()
+    train_while_short(model, args, out, steps_per_epoch, train, val, task, redrawn, log)
 
     metrics = write_results(args, task, model, train, val, out, redrawn)
     log(summary_line(task, metrics))
     return metrics
+
+
+def train_while_short(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list, log):
+    """--extra_epochs: one more epoch at a time while the training set misses --fit_target (lab/extra_epochs.py)."""
+    while extra_epochs.used(read_history(out / "history.csv"), args) < args.extra_epochs:
+        figure, short = extra_epochs.short_of_target(evaluate(model, train, args.minibatch), task, args.fit_target)
+        if not short:
+            return
+        epochs = len(read_history(out / "history.csv")) + 1
+        log(f"train {task.best_metric} {figure:.4f} misses --fit_target {args.fit_target:g}: "
+            f"epoch {epochs} (extra {epochs - args.epochs} of {args.extra_epochs})")
+        fit(model, argparse.Namespace(**{**vars(args), "epochs": epochs}), out, steps_per_epoch, train, val, task,
+            redrawn)
 
 
 def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:

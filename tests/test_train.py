@@ -1,5 +1,6 @@
 """train.py: every arch trains through main(); resume, seeds and bad input."""
 
+import argparse
 import json
 import os
 import re
@@ -225,10 +226,46 @@ def test_warmup_and_cosine_schedule_per_step():
     assert constant == 0.01
 
 
+def test_an_extra_epoch_replays_the_last_epochs_rates():
+    args = supervised_training.parse_args(["--arch", "coordconv_rendering", "-L", "0.01", "-E", "2", "--hold", "1.5",
+                                           "--lrpolicy", "cosine", "--extra_epochs", "2", "--fit_target", "0.999"])
+    schedule = supervised_training.learning_rate(args, steps_per_epoch=10)
+    plain = supervised_training.learning_rate(argparse.Namespace(**{**vars(args), "extra_epochs": 0}), 10)
+    scheduled = [float(schedule(step)) for step in range(20)]
+    assert scheduled == [float(plain(step)) for step in range(20)]
+    assert [float(schedule(step)) for step in range(20, 40)] == scheduled[10:] * 2
+    assert scheduled[14] == pytest.approx(0.01) and scheduled[19] < 0.001  # the last epoch: at --lr, then at rest
+
+
+def extra_epochs_run(tmp_path, tiny_h5, target, name="run"):
+    return ["--arch", "coordconv_classification", "--data_h5", str(tiny_h5), "-mb", "8", "-E", "2", "-mul", "1",
+            "--opt", "adam", "--lrpolicy", "cosine", "--hold", "1", "--extra_epochs", "2", "--fit_target", target,
+            "--evaluation_h5", "none", "--output", str(tmp_path / name)]
+
+
+@pytest.mark.parametrize("target, epochs", [("0", 2), ("1.01", 4)])
+def test_extra_epochs_train_only_while_the_training_set_misses_the_target(tmp_path, tiny_h5, capsys, target, epochs):
+    metrics = supervised_training.main(extra_epochs_run(tmp_path, tiny_h5, target))
+    assert (metrics["epochs"], metrics["extra_epochs"]) == (epochs, epochs - 2)
+    assert len(metrics["history"]) == epochs
+    assert capsys.readouterr().out.count("misses --fit_target") == epochs - 2
+
+
+@pytest.mark.parametrize("after", [2, 3])  # at the scheduled end, before the check; inside the first extra epoch
+def test_a_run_stopped_around_its_extra_epochs_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_h5,
+                                                                                      monkeypatch, after):
+    resumed = interrupted_then_resumed(supervised_training, extra_epochs_run(tmp_path, tiny_h5, "1.01"),
+                                       monkeypatch, after=after)
+    unbroken = supervised_training.main(extra_epochs_run(tmp_path, tiny_h5, "1.01", name="unbroken"))
+    assert resumed["extra_epochs"] == unbroken["extra_epochs"] == 2
+    assert_same_figures(resumed, unbroken)
+
+
 def test_cpu_flag_trains_on_the_cpu(tmp_path, tiny_h5):
     metrics, config = train_in_subprocess(tmp_path, tiny_h5, "cpu", "--cpu", "--with_r", "--init_scale", "0.5",
                                           "--coords_frame", "pixel", "--warmup", "1")
     assert config["cpu"] and metrics["epochs"] == 2
+    assert config["machine"]["cpu"] and config["machine"]["device"] == "CPU"  # the ratios compare runs on one machine
 
 
 def test_same_seed_repeats_the_run(tmp_path, tiny_h5):
@@ -351,6 +388,9 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--hold", "1", "-E", "3"], r"--hold delays the cosine decay: it needs --lrpolicy"),
     (["--data_h5", "{tiny}", "--hold", "1", "--warmup", "1", "--lrpolicy", "cosine", "-E", "3"], r"and no --warmup"),
     (["--data_h5", "{tiny}", "--hold", "3", "--lrpolicy", "cosine", "-E", "3"], r"--hold 3 must be at least 0 and"),
+    (["--data_h5", "{tiny}", "--extra_epochs", "1"], r"--extra_epochs and --fit_target go together"),
+    (["--data_h5", "{tiny}", "--fit_target", "0.99"], r"--extra_epochs and --fit_target go together"),
+    (["--data_h5", "{tiny}", "--extra_epochs", "-1", "--fit_target", "0.99"], r"--extra_epochs -1 must be at least"),
     (["--data_h5", "{tiny}", "--coords_frame", "cm"], r"argument --coords_frame: invalid choice: 'cm'"),
     (["--data_h5", "{tiny}", "--arch", "conv_regressor", "--coords_init_scale", "0"],
      r"--coords_init_scale scales CoordConv layers' weights; --arch conv_regressor has none"),
