@@ -15,7 +15,6 @@ Rerunning into the same folder (or --load FOLDER) resumes from the last
 finished epoch.
 """
 
-import json
 from pathlib import Path
 
 from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
@@ -29,8 +28,8 @@ import matplotlib.pyplot as plt
 from lab import archs, datasets
 from lab.batches import EpochBatches, fit_in_order
 from lab import detection, field_of_mnist
-from lab.runs import (ElapsedTime, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
-                      progress_verbosity, read_history, start_from_snapshot, started_run, tensorboard, write_config,
+from lab.runs import (ElapsedTime, after_epochs, console, lr_policy_callbacks, optimizer_from_flags, progress_verbosity,
+                      read_history, run_metrics, start_from_snapshot, started_run, tensorboard, write_config,
                       write_json)
 from lab.util import CliError, add_lr_policy_flags, positive, standard_parser
 
@@ -155,21 +154,15 @@ def write_results(args, model, out: Path, steps: int) -> dict:
     if args.snapshot_every != 0:
         model.network.save(out / f"{args.snapshot_to}_final.keras")
     last = history[-1] if history else {}
-    metrics = {
-        "arch": args.arch, "data_h5": data_path(args), "seed": args.seed, "output": str(out),
-        "params": model.network.count_params(), "epochs": len(history), "steps_per_epoch": steps,
-        "wall_time_s": elapsed(history),
-        "initial": json.loads((out / "initial_metrics.json").read_text()),
-        "final": {key: float(value) for key, value in last.items() if key.startswith("val_")},
-        "history": history,
-    }
+    metrics = run_metrics(args, out, history, data_path(args), model.network.count_params(), steps,
+                          final={key: float(value) for key, value in last.items() if key.startswith("val_")})
     write_json(out / "metrics.json", metrics)
     return metrics
 
 
 def summary_line(metrics: dict) -> str:
     final = metrics["final"]
-    return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), val "
+    return (f"{after_epochs(metrics)}, val "
             f"mean_argmax_nms_iou {final['val_mean_argmax_nms_iou']:.3f} (before training "
             f"{metrics['initial']['val_mean_argmax_nms_iou']:.3f}), pos_box_iou_train "
             f"{final['val_pos_box_iou_train']:.3f}")

@@ -20,7 +20,6 @@ and latent-walk figures before training and per epoch (see lab/gan_metrics.py). 
 the same folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
-import json
 from pathlib import Path
 
 from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
@@ -33,8 +32,9 @@ import model_builders
 from lab import archs, datasets
 from lab.batches import EpochBatches, SeededNoise, ZippedBatches, fit_in_order
 from lab import generative
-from lab.runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
-                      read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
+from lab.runs import (ElapsedTime, TrackedSteps, after_epochs, console, elapsed, optimizer_from_flags,
+                      progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,
+                      write_config, write_json)
 from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                             save_networks, statistics_kept)
 from lab.util import CliError, positive, standard_parser
@@ -236,22 +236,18 @@ def write_results(args, gan: GAN, out: Path, data_report: dict, steps: int) -> d
     if args.snapshot_every != 0:
         save_networks(gan, out, f"{args.snapshot_to}_{{}}_final.keras")
     wall = elapsed(history)
-    metrics = {
-        "arch": args.arch, "data_h5": data_file(args), "output": str(out),
-        "params": {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()},
-        "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
-        "epochs_per_minute": 60.0 * len(history) / wall if wall else None,
-        "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
-        "initial": json.loads((out / "initial_metrics.json").read_text()),
-        "final": generative.final_figures(history),
-        "history": history,
-    }
+    metrics = run_metrics(
+        args, out, history, data_file(args),
+        {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()}, steps,
+        epochs_per_minute=60.0 * len(history) / wall if wall else None,
+        data={"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
+        final=generative.final_figures(history))
     write_json(out / "metrics.json", metrics)
     return metrics
 
 
 def summary_line(metrics: dict) -> str:
-    return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), "
+    return (f"{after_epochs(metrics)}, "
             f"{generative.figures_text(metrics['final'])} (data: {metrics['data']['one_of_each']:.1%} one of "
             f"each, {metrics['data']['cells']} cells)")
 

@@ -206,6 +206,18 @@ def write_config(out: Path, args, **extra):
                                      "machine": backends.machine()})
 
 
+def run_metrics(args, out: Path, history: list, data_h5: str, params, steps_per_epoch: int, **figures) -> dict:
+    """metrics.json of a GAN, VAE or detection run: the fields they share, then the trainer's own figures."""
+    return {"arch": args.arch, "data_h5": data_h5, "seed": args.seed, "output": str(out), "params": params,
+            "epochs": len(history), "steps_per_epoch": steps_per_epoch, "wall_time_s": elapsed(history),
+            "initial": json.loads((out / "initial_metrics.json").read_text()), **figures, "history": history}
+
+
+def after_epochs(metrics: dict) -> str:
+    """The start of a trainer's closing line: which arch, how long it trained."""
+    return f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s)"
+
+
 def write_json(path: Path, content: dict):
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")

@@ -23,7 +23,6 @@ CoordConv GAN's generator of the same --width and --z_dim fits the CoordConv
 decoder).
 """
 
-import json
 from pathlib import Path
 
 from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
@@ -38,8 +37,9 @@ from lab.batches import EpochBatches, fit_in_order
 from lab import generative
 from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                             image_grid, save_networks)
-from lab.runs import (ElapsedTime, TrackedSteps, console, elapsed, optimizer_from_flags, progress_verbosity,
-                      read_history, start_from_snapshot, started_run, tensorboard, write_config, write_json)
+from lab.runs import (ElapsedTime, TrackedSteps, after_epochs, console, optimizer_from_flags, progress_verbosity,
+                      read_history, run_metrics, start_from_snapshot, started_run, tensorboard, write_config,
+                      write_json)
 from lab.util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
@@ -202,25 +202,18 @@ def write_results(args, vae: VAE, out: Path, data_report: dict, held_out: np.nda
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
         save_networks(vae, out, f"{args.snapshot_to}_{{}}_final.keras")
-    wall = elapsed(history)
     held_out_losses = vae.evaluate(make_dataset(held_out, args.minibatch), verbose=0, return_dict=True)
-    metrics = {
-        "arch": args.arch, "data_h5": data_file(args), "output": str(out), "seed": args.seed,
-        "params": {name: network.count_params() for name, network in vae.networks.items()},
-        "epochs": len(history), "steps_per_epoch": steps, "wall_time_s": wall,
-        "data": {"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
-        "initial": json.loads((out / "initial_metrics.json").read_text()),
-        "final": generative.final_figures(history),
-        "val": {name: float(value) for name, value in held_out_losses.items()},
-        "history": history,
-    }
+    metrics = run_metrics(
+        args, out, history, data_file(args), {name: network.count_params() for name, network in vae.networks.items()},
+        steps, data={"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
+        final=generative.final_figures(history), val={name: float(value) for name, value in held_out_losses.items()})
     write_json(out / "metrics.json", metrics)
     return metrics
 
 
 def summary_line(metrics: dict) -> str:
     val = metrics["val"]
-    return (f"{metrics['arch']}: after {metrics['epochs']} epochs ({metrics['wall_time_s']:.0f} s), held-out "
+    return (f"{after_epochs(metrics)}, held-out "
             f"-ELBO {val['loss']:.1f} nats/image (reconstruction {val['reconstruction']:.1f}, KL {val['kl']:.1f}); "
             f"{generative.figures_text(metrics['final'])}")
 
