@@ -146,7 +146,7 @@ def make_callbacks(args, out: Path, val) -> list:
     ]
     if args.snapshot_every > 0:
         callbacks.append(SaveNetwork(out, args.snapshot_to, args.snapshot_every))
-    return callbacks + lr_policy_callbacks(args)
+    return callbacks + lr_policy_callbacks(args, out)
 
 
 def write_results(args, model, out: Path, steps: int) -> dict:

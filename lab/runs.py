@@ -224,16 +224,41 @@ def write_json(path: Path, content: dict):
     os.replace(temporary, path)
 
 
-def lr_policy_callbacks(args) -> list:
+def lr_policy_callbacks(args, out: Path) -> list:
     """--lrpolicy step or valstep as Keras callbacks (constant and cosine need none)."""
     if args.lrpolicy == "step":
         return [keras.callbacks.LearningRateScheduler(
             lambda epoch: args.lr * args.lrstepratio ** min(epoch // args.lrstepevery, args.lrmaxsteps))]
     if args.lrpolicy == "valstep":
-        return [keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=args.lrstepratio, patience=args.lrstepevery,
+        return [ResumablePlateau(
+            out / "valstep.json", monitor="val_loss", factor=args.lrstepratio, patience=args.lrstepevery,
             min_lr=args.lr * args.lrstepratio ** args.lrmaxsteps, verbose=1)]
     return []
+
+
+class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
+    """valstep: Keras' reduce-on-plateau, whose state survives a resume.
+
+    Keras' backup keeps neither the LR it cut nor its count of epochs without
+    improvement: a resumed run would start again at --lr and wait afresh.
+    """
+
+    def __init__(self, state: Path, **plateau_args):
+        super().__init__(**plateau_args)
+        self.state = state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.state.exists():
+            saved = json.loads(self.state.read_text())
+            self.wait, self.cooldown_counter, self.best = saved["wait"], saved["cooldown_counter"], saved["best"]
+            self.model.optimizer.learning_rate = saved["lr"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        write_json(self.state, {"epoch": epoch + 1, "wait": self.wait, "cooldown_counter": self.cooldown_counter,
+                                "best": None if self.best is None else float(self.best),
+                                "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))})
 
 
 def optimizer_from_flags(args, learning_rate=None):

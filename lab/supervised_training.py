@@ -292,7 +292,7 @@ def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedT
         callbacks.append(keras.callbacks.ModelCheckpoint(
             str(out / f"{args.snapshot_to}_epoch{{epoch:03d}}.keras"),
             save_freq=args.snapshot_every * steps_per_epoch))
-    return callbacks + lr_policy_callbacks(args)
+    return callbacks + lr_policy_callbacks(args, out)
 
 
 class RegularisationLoss(keras.callbacks.Callback):

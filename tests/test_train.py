@@ -288,6 +288,18 @@ def test_interrupted_run_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_h5,
         assert resumed["final"][part] == pytest.approx(unbroken["final"][part], rel=1e-6)
 
 
+def test_a_valstep_run_resumes_with_its_plateau_count(tmp_path, tiny_h5, monkeypatch):
+    """At this LR the val loss is worst at epoch 5: the unbroken run cuts the LR there, and so must the
+    resumed one, whose plateau rule would otherwise start afresh and take epoch 5 for an improvement."""
+    argv = ["--arch", "coordconv_classification", "--data_h5", str(tiny_h5), "-mb", "8", "-E", "6", "-mul", "1",
+            "--opt", "adam", "-L", "0.5", "--lrpolicy", "valstep", "--lrstepevery", "1", "--lrstepratio", "0.5",
+            "--seed", "3", "--evaluation_h5", "none", "--quiet"]
+    resumed = interrupted_then_resumed(supervised_training, argv + ["--output", str(tmp_path / "run")], monkeypatch,
+                                       after=4)
+    unbroken = supervised_training.main(argv + ["--output", str(tmp_path / "unbroken")])
+    assert_same_figures(resumed, unbroken)
+
+
 def regressor_map_model(onehot_weight: float, field_weights: tuple):
     """AddCoords then a 1x1 conv to 2 outputs and the global max pool; output c = onehot_weight[c] * one-hot
     + field_weights[c] * (x + y): a large field weight peaks at a corner whatever the image."""
