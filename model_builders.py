@@ -38,6 +38,7 @@ class ModelSpec:
     coords_frame: str = "unit"  # coordinate inputs scaled to [-1, 1] ("unit") or raw pixels ("pixel")
     coords_init_scale: float = 1.0  # multiplies a CoordConv layer's initial weights on its coordinate channels
     center_l2: float | None = None  # the L2 of the layers that compute a center map, when not l2 (--center_l2)
+    hard_center: bool = False  # outside training, the painter gets the center map's argmax as a one-hot
 
     def coordconv_kwargs(self, with_r: bool) -> dict:
         """conv_kwargs for a CoordConv layer, its coordinate channels' initial weights times coords_init_scale."""
@@ -147,6 +148,27 @@ def sharpen(center_logits, spec):
     return layers.Reshape((spec.x_dim, spec.y_dim, 1))(layers.Softmax()(flat))
 
 
+@keras.saving.register_keras_serializable(package="coordconv_models")
+class OneHotAtInference(layers.Layer):
+    """Outside training, a map's argmax as an exact one-hot; in training, the map itself (--hard_center).
+
+    The painter learns on the near one-hot maps of the training positions. Where
+    a held-out map peaks on the right pixel but less sharply, a soft map hands
+    the painter a dimmer peak, and it paints the square a few pixels short.
+    """
+
+    def call(self, maps, training=None):
+        if training:
+            return maps
+        pixels = int(np.prod(maps.shape[1:]))
+        flat = keras.ops.reshape(maps, (-1, pixels))
+        one_hot = keras.ops.one_hot(keras.ops.argmax(flat, axis=-1), pixels, dtype=maps.dtype)
+        return keras.ops.reshape(one_hot, keras.ops.shape(maps))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 def center_spec(spec):
     """The spec of the layers before the center map: their own L2 where --center_l2 gives one."""
     return spec if spec.center_l2 is None else dataclasses.replace(spec, l2=spec.center_l2)
@@ -155,6 +177,8 @@ def center_spec(spec):
 def center_then_image(name, inputs, center_logits, spec):
     """Renders the square from a center map; also outputs the map, scored always and trained with -interm."""
     center_map = center_logits if spec.no_softmax else sharpen(center_logits, spec)
+    if spec.hard_center:
+        center_map = OneHotAtInference(name="hard_center")(center_map)
     image = layers.Identity(name="image")(onehot_to_image(center_map, spec))
     center = layers.Identity(name="center")(center_logits)
     return keras.Model(inputs, {"image": image, "center": center}, name=name)

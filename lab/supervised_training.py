@@ -63,6 +63,10 @@ def flag_parser():
                         help="L2 of the layers that compute the center map, in place of --l2 there; the 3x3 "
                              "convs that paint the square keep --l2 (coordconv_rendering/deconv_bottleneck; not in "
                              "the paper; docs/seed_study.md, Rendering)")
+    parser.add_argument("--hard_center", action="store_true",
+                        help="outside training, paint from the center map's argmax as an exact one-hot, not from "
+                             "the soft map (coordconv_rendering/deconv_bottleneck; not in the paper; "
+                             "docs/seed_study.md, Rendering)")
     parser.add_argument("--no_softmax", "-nosfmx", action="store_true",
                         help="drop the softmax sharpening of the center map")
     parser.add_argument("--with_r", action="store_true",
@@ -118,7 +122,8 @@ def validate(args):
     """Rejects unknown archs and flag combinations that cannot mean anything."""
     arch = archs.lookup(args.arch, "train.py")
     center_flags = [flag for flag, on in (("-interm", args.interm_loss), ("-nosfmx", args.no_softmax),
-                                          ("--center_l2", args.center_l2 is not None)) if on]
+                                          ("--center_l2", args.center_l2 is not None),
+                                          ("--hard_center", args.hard_center)) if on]
     if center_flags and not arch.center_map:
         with_map = [name for name in archs.names("train.py") if archs.ARCHS[name].center_map]
         raise CliError(f"{' and '.join(center_flags)} only apply to {' and '.join(with_map)}, "
@@ -236,7 +241,8 @@ def build_model(args, task, loss, steps_per_epoch):
                                l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
                                regressor_stack=regressor_stack(args),
                                init_scale=args.init_scale, coords_frame=args.coords_frame,
-                               coords_init_scale=args.coords_init_scale, center_l2=args.center_l2)
+                               coords_init_scale=args.coords_init_scale, center_l2=args.center_l2,
+                               hard_center=args.hard_center)
     model = archs.ARCHS[args.arch].build(spec)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)

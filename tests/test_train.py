@@ -144,6 +144,27 @@ def test_center_l2_decays_the_center_map_layers_and_l2_the_square_painter():
     np.testing.assert_allclose(supervised_training.regularisation_loss(model), expected, rtol=1e-5)
 
 
+def test_hard_center_paints_from_the_argmax_outside_training_only():
+    """Same weights: in training both models paint from the soft map; in inference the hard one paints from
+    an exact one-hot, as the painter would from the data's own one-hot at the predicted center."""
+    keras.utils.set_random_seed(0)
+    soft = model_builders.coordconv_rendering(model_builders.ModelSpec(mul=1))
+    hard = model_builders.coordconv_rendering(model_builders.ModelSpec(mul=1, hard_center=True))
+    hard.set_weights(soft.get_weights())
+    coords = np.array([[5.0, 9.0], [40.0, 31.0]], "float32")
+    for training in (True, False):
+        np.testing.assert_array_equal(soft(coords, training=training)["center"],
+                                      hard(coords, training=training)["center"])
+    np.testing.assert_allclose(hard(coords, training=True)["image"], soft(coords, training=True)["image"], atol=1e-5)
+    peaks = keras.ops.convert_to_numpy(hard(coords)["center"]).reshape(2, -1).argmax(axis=1)
+    one_hot = np.zeros((2, 64 * 64), "float32")
+    one_hot[[0, 1], peaks] = 1.0
+    painter = keras.Model(hard.get_layer("hard_center").output, hard.output["image"])
+    np.testing.assert_allclose(hard(coords)["image"], painter(one_hot.reshape(2, 64, 64, 1)), atol=1e-5)
+    reloaded = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(hard))
+    assert any(isinstance(layer, model_builders.OneHotAtInference) for layer in reloaded.layers)
+
+
 def test_init_scale_shrinks_the_coordinate_layers_but_not_the_square_painter():
     """The painter's 3x3 convs keep he_normal: the seed study's smaller start is for the coordinate couplings."""
     def kernels(init_scale):
@@ -384,6 +405,7 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "-mse", "-sig"], r"-mse and -sig .* at most one"),
     (["--data_h5", "{tiny}", "-interm", "mse"], r"-interm only apply to coordconv_rendering"),
     (["--data_h5", "{tiny}", "--center_l2", "0.001"], r"--center_l2 only apply to coordconv_rendering"),
+    (["--data_h5", "{tiny}", "--hard_center"], r"--hard_center only apply to coordconv_rendering"),
     (["--data_h5", "{tiny}", "--regressor_stack", "pooled"], r"--regressor_stack chooses conv_regressor.s network"),
     (["--data_h5", "{tiny}", "--arch", "coordconv_rendering", "--center_l2", "-1"], r"--center_l2 -1 must be at"),
     (["--data_h5", "{tiny}", "-E", "0"], r"argument --epochs/-E: must be > 0, got 0"),
