@@ -28,9 +28,9 @@ import matplotlib.pyplot as plt
 from lab import archs, datasets
 from lab.batches import EpochBatches, fit_in_order
 from lab import detection, field_of_mnist
-from lab.runs import (ElapsedTime, after_epochs, console, lr_policy_callbacks, optimizer_from_flags, progress_verbosity,
-                      read_history, run_metrics, start_from_snapshot, started_run, tensorboard, write_config,
-                      write_json)
+from lab.runs import (Backup, ElapsedTime, after_epochs, console, lr_policy_callbacks, optimizer_from_flags,
+                      progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,
+                      write_config, write_json)
 from lab.util import CliError, add_lr_policy_flags, positive, standard_parser
 
 SHOWN = 9  # val images drawn each epoch
@@ -138,7 +138,7 @@ class SaveNetwork(keras.callbacks.Callback):
 
 def make_callbacks(args, out: Path, val) -> list:
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        Backup(out),
         EpochEvaluation(out, val, not args.quiet),
         ElapsedTime(out / "history.csv", budget=args.time_budget),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),

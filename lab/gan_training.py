@@ -32,7 +32,7 @@ import model_builders
 from lab import archs, datasets
 from lab.batches import EpochBatches, SeededNoise, ZippedBatches, fit_in_order
 from lab import generative
-from lab.runs import (ElapsedTime, TrackedSteps, after_epochs, console, elapsed, optimizer_from_flags,
+from lab.runs import (Backup, ElapsedTime, TrackedSteps, after_epochs, console, elapsed, optimizer_from_flags,
                       progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,
                       write_config, write_json)
 from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
@@ -220,7 +220,7 @@ class GANSamples(generative.EpochSamples):
 def make_callbacks(args, out: Path, data_report: dict) -> list:
     # GANSamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        Backup(out),
         GANSamples(out, args.z_dim, args.metric_samples, data_report, args.seed),
         ElapsedTime(out / "history.csv", budget=args.time_budget),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),

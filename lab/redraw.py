@@ -87,8 +87,8 @@ def record(out: Path, args, redrawn: list, dead: DeadOutputError, seconds: float
 
 def clear_draw(out: Path, args):
     """Removes what a rejected draw wrote, its backup first, so the next draw starts afresh."""
-    written = [out / "backup", out / "history.csv", out / "valstep.json", out / "tensorboard", *out.glob("evaluation_*"),
-               *out.glob(f"{args.snapshot_to}_epoch*.keras")]
+    written = [out / "backup", out / "history.csv", out / "valstep.json", out / "tensorboard",
+               *out.glob("evaluation_*"), *out.glob(f"{args.snapshot_to}_epoch*.keras")]
     for path in written:
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -269,6 +270,36 @@ def optimizer_from_flags(args, learning_rate=None):
     if args.opt == "rmsprop":
         return keras.optimizers.RMSprop(lr, momentum=args.mom)
     return keras.optimizers.Adam(lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.adameps)
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras' per-epoch backup in `out`/backup, kept across runs, and written so that a kill never leaves half a file.
+
+    Keras writes the weights in place: a run killed while saving left a file that
+    loads only some layers, and the resume stopped with a traceback. Here each
+    file is written beside its place and moved in whole (os.replace).
+    """
+
+    def __init__(self, out: Path):
+        super().__init__(str(out / "backup"), delete_checkpoint=False)
+
+    def _save_model(self):
+        folder = Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        incoming = folder / "incoming.weights.h5"
+        self.model.save_weights(str(incoming), overwrite=True)
+        os.replace(incoming, self._weights_path)
+        write_json(Path(self._training_metadata_path), {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+
+    def on_train_begin(self, logs=None):
+        """Resumes from the backup; a damaged one (left by Keras' in-place writes) is one line, not a traceback."""
+        with warnings.catch_warnings():  # Keras warns of each variable a damaged file lacks, then raises
+            warnings.simplefilter("ignore")
+            try:
+                super().on_train_begin(logs)
+            except (OSError, ValueError) as error:
+                raise CliError(f"{self.backup_dir} is damaged, so the run cannot resume from it (a run killed while "
+                               f"Keras saved it): delete that folder to start the run again") from error
 
 
 NOISE_STATE = "noise_state"  # TrackedSteps' seed generator among its own saved variables

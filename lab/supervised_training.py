@@ -24,9 +24,9 @@ import numpy as np
 import model_builders
 from lab import archs, datasets, extra_epochs, redraw, tasks
 from lab.batches import EpochBatches, fit_in_order
-from lab.runs import (ElapsedTime, TensorBoardImages, console, elapsed, lr_policy_callbacks, optimizer_from_flags,
-                      tensorboard, locked, output_dir, previous_elapsed, progress_verbosity, read_history,
-                      start_from_snapshot, write_config, write_json)
+from lab.runs import (Backup, ElapsedTime, TensorBoardImages, console, elapsed, locked, lr_policy_callbacks,
+                      optimizer_from_flags, output_dir, previous_elapsed, progress_verbosity, read_history,
+                      start_from_snapshot, tensorboard, write_config, write_json)
 from lab.util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
@@ -285,7 +285,7 @@ def training_batches(args, train) -> EpochBatches:
 def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False):
     callbacks = redraw.checks(args, train[0]) if check_dead else []
     callbacks += [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        Backup(out),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
         clock,

@@ -37,9 +37,9 @@ from lab.batches import EpochBatches, fit_in_order
 from lab import generative
 from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                             image_grid, save_networks)
-from lab.runs import (ElapsedTime, TrackedSteps, after_epochs, console, optimizer_from_flags, progress_verbosity,
-                      read_history, run_metrics, start_from_snapshot, started_run, tensorboard, write_config,
-                      write_json)
+from lab.runs import (Backup, ElapsedTime, TrackedSteps, after_epochs, console, optimizer_from_flags,
+                      progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,
+                      write_config, write_json)
 from lab.util import CliError, positive, standard_parser
 
 HELD_OUT = 10  # one image in HELD_OUT, the last ones, is the validation set
@@ -187,7 +187,7 @@ class VAESamples(generative.EpochSamples):
 def make_callbacks(args, out: Path, data_report: dict, held_out: np.ndarray) -> list:
     # VAESamples and ElapsedTime add to the logs, so they come before the loggers
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
+        Backup(out),
         VAESamples(out, args.z_dim, args.metric_samples, data_report, held_out, args.seed),
         ElapsedTime(out / "history.csv", budget=args.time_budget),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),

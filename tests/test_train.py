@@ -16,7 +16,7 @@ import pytest
 import CoordConv
 import model_builders
 from lab import archs, redraw, runs, supervised_training
-from conftest import ROOT, TINY, assert_same_figures, documented_counts, interrupted_then_resumed
+from conftest import ROOT, TINY, InterruptAfter, assert_same_figures, documented_counts, interrupted_then_resumed
 from lab import not_so_clevr as generator
 from lab.util import run_cli
 
@@ -307,6 +307,43 @@ def test_interrupted_run_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_h5,
     assert_same_figures(resumed, unbroken)
     for part in ("train", "val"):
         assert resumed["final"][part] == pytest.approx(unbroken["final"][part], rel=1e-6)
+
+
+def test_a_run_killed_while_its_backup_is_written_resumes_from_the_one_before(tmp_path, tiny_h5, monkeypatch):
+    """Keras wrote the backup in place, so a kill mid-write left a file that no longer loaded."""
+    argv = ["--arch", "coordconv_classification", "--data_h5", str(tiny_h5), "-mb", "8", "-E", "4", "-mul", "1",
+            "--opt", "adam", "--seed", "3", "--evaluation_h5", "none", "--quiet"]
+    save_weights, saves = keras.Model.save_weights, []
+
+    def killed_during_the_third(model, filepath, **kwargs):
+        saves.append(filepath)
+        if len(saves) == 3:
+            open(filepath, "wb").write(b"\x89HDF\r\n half a file")
+            raise KeyboardInterrupt
+        return save_weights(model, filepath, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save_weights", killed_during_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        supervised_training.main(argv + ["--output", str(tmp_path / "run")])
+    monkeypatch.setattr(keras.Model, "save_weights", save_weights)
+    resumed = supervised_training.main(argv + ["--output", str(tmp_path / "run")])
+    unbroken = supervised_training.main(argv + ["--output", str(tmp_path / "unbroken")])
+    assert_same_figures(resumed, unbroken)
+
+
+def test_a_damaged_backup_is_one_line_and_exit_2(tmp_path, tiny_h5, monkeypatch, capsys):
+    argv = ["--arch", "coordconv_classification", "--data_h5", str(tiny_h5), "-mb", "8", "-E", "3", "-mul", "1",
+            "--opt", "adam", "--evaluation_h5", "none", "--quiet", "--output", str(tmp_path / "run")]
+    make_callbacks = supervised_training.make_callbacks
+    monkeypatch.setattr(supervised_training, "make_callbacks", lambda *a: make_callbacks(*a) + [InterruptAfter(1)])
+    with pytest.raises(KeyboardInterrupt):
+        supervised_training.main(argv)
+    monkeypatch.setattr(supervised_training, "make_callbacks", make_callbacks)
+    weights = tmp_path / "run" / "backup" / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:len(weights.read_bytes()) // 2])
+    assert run_cli(supervised_training.main, argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error and "backup is damaged" in error, error
 
 
 def test_a_valstep_run_resumes_with_its_plateau_count(tmp_path, tiny_h5, monkeypatch):
