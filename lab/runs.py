@@ -33,15 +33,20 @@ def output_dir(args, data_h5=None) -> Path:
     return Path("runs") / f"{args.arch}_{Path(data_h5 or args.data_h5).stem}"
 
 
+NOT_TRAINING = ("time_budget", "quiet", "verbose")  # how long and how loudly, not what is trained
+
+
 def clear_if_stale(out: Path, wanted: dict, defaults: dict | None = None):
     """A run folder trained with other flags (its config.json differs from `wanted`), another TensorFlow
     or Keras, or other CPU kernels cannot resume or stand in a table beside fresh runs: start again.
-    A flag its config.json lacks was added since; the run used its value from `defaults`."""
+    A flag its config.json lacks was added since; the run used its value from `defaults`. The flags of
+    NOT_TRAINING change no epoch's figures, so a run resumes under other values of them."""
     config_path = out / "config.json"
     if not config_path.exists():
         return
     saved = {**(defaults or {}), **json.loads(config_path.read_text())}
-    if any(saved.get(key) != value for key, value in {**wanted, **backends.software()}.items()):
+    if any(saved.get(key) != value for key, value in {**wanted, **backends.software()}.items()
+           if key not in NOT_TRAINING):
         shutil.rmtree(out)
 
 

@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 from lab import archs
 from studies.experiments import formatted
@@ -120,6 +121,9 @@ def plot(pairs: list, splits: tuple, path: Path):
                 axis.plot(curve.times, curve.train, color=colour, linestyle="--", alpha=0.6, label="train")
         axis.set(xscale="log", title=f"{baseline.experiment.task}, {baseline.split}", xlabel="wall time (s)",
                  ylabel=METRIC_AXIS[baseline.experiment.task])
+        axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))  # 10, 20, 50: a label in a short span
+        axis.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))  # and no crowd of 2×10¹, 3×10¹...
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
         if baseline.experiment.task == "regression":
             axis.set_yscale("log")
         if axis.lines:

@@ -110,10 +110,16 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S",
                         help="train every chosen row with these seeds (default: seeds 0, 1, 2 for the "
                              "CoordConv rows, seed 0 for the baselines)")
-    parser.add_argument("--jobs", "-j", type=positive(int), default=2,
+    parser.add_argument("--jobs", "-j", type=positive(int), default=None,
                         help="trainings at once, each in a process of its own with TensorFlow's usual threads, "
-                             "the longest first; the figures are the same for any number")
+                             "the longest first; the figures are the same for any number (default 2; 1 with "
+                             "--baselines-full, whose wall times are compared)")
+    parser.add_argument("--time-budget", type=positive(float), default=None, metavar="SECONDS",
+                        help="each training's wall-time budget (train.py's --time-budget): it ends after the epoch "
+                             "past which one more would overrun, and reads as so many epochs of its planned total")
     args = parser.parse_args(argv)
+    if args.jobs is None:
+        args.jobs = 1 if args.baselines_full else 2
     if args.baselines_full and (args.full or args.paper_recipe or args.seeds or args.epochs_scale != 1.0):
         parser.error("--baselines-full sets the budgets and the seed itself: drop --full, --paper-recipe, --seeds "
                      "and --epochs-scale")
@@ -140,7 +146,8 @@ def train_argv(experiment, split, seed, args) -> list:
     plotted = split == "quadrant" and experiment.task != "regression"  # the prediction figure reads these
     return ["--arch", experiment.arch, "--data_h5", str(data_path(args, split)), "--seed", str(seed),
             "--quiet", "--output", str(run_dir(args, experiment, split, seed)),
-            "--evaluation_h5", "val" if plotted else "none", *as_argv({**experiment.flags, **budget})]
+            "--evaluation_h5", "val" if plotted else "none", *as_argv({**experiment.flags, **budget}),
+            *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
 
 
 def within(epochs: int, flags: dict) -> dict:
@@ -330,8 +337,9 @@ def save(figure, path: Path):
 
 def baselines_full(args):
     """--baselines-full: each task's baseline at the paper's budget and its CoordConv row at the default budget,
-    seed 0, one run at a time (their wall times are compared); then studies/full_baselines.py's outputs."""
-    args.results, args.jobs = str(Path(args.results) / "baselines_full"), 1
+    seed 0, one run at a time unless --jobs (their wall times are compared); then studies/full_baselines.py's
+    outputs."""
+    args.results = str(Path(args.results) / "baselines_full")
     out = Path(args.results)
     pairs = [(coordconv, baseline) for coordconv, baseline in zip(EXPERIMENTS[::2], EXPERIMENTS[1::2])
              if not args.only or coordconv.task in args.only or {coordconv.arch, baseline.arch} & set(args.only)]

@@ -205,18 +205,37 @@ def test_the_recipe_is_the_default_and_the_paper_s_flags_are_one_flag_away(arch)
     assert paper[-2:] == ["--epochs", str(experiment.epochs)]
 
 
-@pytest.mark.parametrize("change", ["none", "flags", "kernels"])
+@pytest.mark.parametrize("change", ["none", "flags", "kernels", "time budget"])
 def test_a_run_folder_is_kept_only_for_the_same_flags_and_software(tmp_path, monkeypatch, change):
-    """reproduce.py and the ablation resume a folder or reuse its figures only if they would come out the same."""
+    """reproduce.py and the ablation resume a folder or reuse its figures only if they would come out the same;
+    a time budget changes how long a run goes on, not its epochs."""
     out = tmp_path / "run"
     args = supervised_training.parse_args(["--arch", "coordconv_classification", "--output", str(out)])
     out.mkdir()
     runs.write_config(out, args)
-    wanted = {**vars(args), "lr": args.lr * (2 if change == "flags" else 1)}
+    wanted = {**vars(args), "lr": args.lr * (2 if change == "flags" else 1),
+              "time_budget": 390.0 if change == "time budget" else args.time_budget}
     if change == "kernels":
         monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     runs.clear_if_stale(out, wanted)
-    assert out.exists() == (change == "none")
+    assert out.exists() == (change in ("none", "time budget"))
+
+
+@pytest.mark.parametrize("argv, jobs", [([], 2), (["--baselines-full"], 1), (["--baselines-full", "--jobs", "12"], 12),
+                                        (["--jobs", "1"], 1)])
+def test_baselines_full_trains_one_run_at_a_time_unless_jobs_says_otherwise(argv, jobs):
+    assert reproduce.parse_args(argv).jobs == jobs
+
+
+def test_time_budget_reaches_every_training_and_leaves_its_planned_epochs():
+    """The GPU protocol's --time-budget: each run stops within it and its table still counts the paper's epochs."""
+    args = reproduce.parse_args(["--baselines-full", "--time-budget", "390"])
+    for experiment in reproduce.EXPERIMENTS:
+        run = supervised_training.parse_args(reproduce.train_argv(experiment, "quadrant", 0, args))
+        planned = experiment.epochs if experiment.model == "CoordConv" else experiment.full_flags["epochs"]
+        assert run.time_budget == 390 and run.epochs == planned
+    unlimited = reproduce.train_argv(reproduce.EXPERIMENTS[0], "quadrant", 0, reproduce.parse_args([]))
+    assert supervised_training.parse_args(unlimited).time_budget is None
 
 
 @pytest.mark.parametrize("value, kept", [("default", True), ("other", False)])
