@@ -63,7 +63,7 @@ EXPERIMENTS = (
                "use_sigm_loss": True, "interm_loss": "softmax"},
         epochs=2, full_flags={"epochs": 50}, paper="high test IoU on both splits (§4.3)", seconds=40, seeds=3,
         budget_flags={"init_scale": 0.25, "center_l2": 0.001, "lrpolicy": "cosine", "hold": 1.75,
-                      "hard_center": True}),
+                      "hard_center": True, "extra_epochs": 1, "fit_target": 0.999}),
     Experiment(
         task="rendering", model="Deconv", arch="deconv_rendering",
         flags={"minibatch": 32, "lr": 0.002, "opt": "adam", "channel_mul": 1, "filter_size": 3,
