@@ -3,6 +3,7 @@ imported (as there); and its bad input."""
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -54,3 +55,14 @@ def test_without_keras_or_its_wheels_it_says_how_to_get_them(tmp_path):
     ran = run_protocol(tmp_path / "out", PYTHON="/usr/bin/python3", WHEELS=str(tmp_path / "none"))
     assert ran.returncode == 2 and "run make gpu-wheels here and carry .whl" in ran.stderr, ran.stderr
     assert ran.stderr.count("\n") == 1
+
+
+def test_the_deconv_cells_probe_names_fourteen_cells_of_the_papers_sweep():
+    """gpu/deconv_cells.sh picks its cells by name out of experiment_logs.sh's list: a name the sweep does not
+    hold would silently drop a cell."""
+    script = (ROOT / "gpu" / "deconv_cells.sh").read_text()
+    cells = re.search(r'CELLS="([^"]+)"', script).group(1).split()
+    listed = subprocess.run(["bash", str(ROOT / "experiment_logs.sh"), "--dry-run", "--sweep", "deconv_classification",
+                             "--split", "uniform"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    names = set(re.findall(r"(?:-r |--output \S+/)(model\S+)", listed))
+    assert len(cells) == len(set(cells)) == 14 and set(cells) <= names and len(names) == 324
