@@ -75,6 +75,7 @@ np.savez({folder!r} + f"/{{backends.NAME}}.npz", *[np.asarray(variable.value) fo
 """
 
 
+@pytest.mark.slow  # 32 s: a GAN built and stepped in two processes, one per backend
 def test_one_gan_step_moves_every_weight_and_statistic_alike_on_jax_and_tensorflow(tmp_path):
     """The step's one code (runs.TrackedSteps): a discriminator step and two generator steps, feature matching,
     BatchNorm statistics moved once, both optimizers' slots; from the same weights and z, equal to 1e-4 (once in

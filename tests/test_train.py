@@ -272,7 +272,8 @@ def test_extra_epochs_train_only_while_the_training_set_misses_the_target(tmp_pa
     assert capsys.readouterr().out.count("misses --fit_target") == epochs - 2
 
 
-@pytest.mark.parametrize("after", [2, 3])  # at the scheduled end, before the check; inside the first extra epoch
+# stopped at the scheduled end, before the check (slow, 10 s more); or inside the first extra epoch
+@pytest.mark.parametrize("after", [pytest.param(2, marks=pytest.mark.slow), 3])
 def test_a_run_stopped_around_its_extra_epochs_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_h5,
                                                                                       monkeypatch, after):
     resumed = interrupted_then_resumed(supervised_training, extra_epochs_run(tmp_path, tiny_h5, "1.01"),
