@@ -27,8 +27,8 @@ def ignored_by_git(path: Path) -> bool:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_every_local_link_names_a_file_the_repository_keeps(page):
-    missing = [str(path.relative_to(ROOT)) for path in local_targets(page) if not path.exists()]
-    ignored = [str(path.relative_to(ROOT)) for path in local_targets(page)
-               if path.exists() and ignored_by_git(path)]
+    targets = list(local_targets(page))
+    missing = [str(path.relative_to(ROOT)) for path in targets if not path.exists()]
+    ignored = [str(path.relative_to(ROOT)) for path in targets if path.exists() and ignored_by_git(path)]
     assert not missing, f"{page.name} links to files that do not exist: {missing}"
     assert not ignored, f"{page.name} links to files git ignores: {ignored}"
