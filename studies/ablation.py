@@ -31,6 +31,7 @@ from lab import archs, not_so_clevr as generator, redraw, supervised_training
 from studies.experiments import EXPERIMENTS, GENERALISES, as_argv, experiment, final_value, formatted
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import CliError, Parser, positive, run_cli
+from lab.provenance import stamped
 
 ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
 CLASSIFICATION, REGRESSOR = "coordconv_classification", "coordconv_regressor"
@@ -275,7 +276,8 @@ def main(argv=None):
         summaries = [summary(recipe, recipe_runs, args) for recipe, recipe_runs in runs.items()]
         write_json(saved, {"arch": args.arch, "epochs": args.epochs, "recipes": summaries,
                            "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
-        saved.with_suffix(".md").write_text(table(summaries, args) + SEED_LINE.format(lines=seed_lines(runs, args)))
+        every_seed = SEED_LINE.format(lines=seed_lines(runs, args))
+        saved.with_suffix(".md").write_text(stamped(table(summaries, args) + every_seed))
         print("\n" + saved.with_suffix(".md").read_text())
 
 

@@ -40,6 +40,7 @@ from lab import not_so_clevr as generator, supervised_training
 from studies.experiments import EXPERIMENTS, GENERALISES, Experiment, as_argv, final_value, formatted
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import Parser, positive
+from lab.provenance import stamped
 
 SPLITS = ("uniform", "quadrant")
 ABSTRACT_CLAIM = ("CoordConv \"solves the coordinate transform problem with perfect generalization and 150 "
@@ -352,8 +353,8 @@ def baselines_full(args):
     curves = [(curve(coordconv, split, args), curve(baseline, split, args))
               for split in args.splits for coordconv, baseline in pairs]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(full_baselines.table([c for pair in curves for c in pair]) + "\n"
-                                  + full_baselines.ratio_table(curves))
+    (out / "table.md").write_text(stamped(full_baselines.table([c for pair in curves for c in pair]) + "\n"
+                                          + full_baselines.ratio_table(curves)))
     full_baselines.plot(curves, tuple(args.splits), out / "curves.png")
     print(f"\nwrote {out / 'table.md'} and {out / 'curves.png'}\n")
     print((out / "table.md").read_text())
@@ -377,7 +378,7 @@ def main(argv=None):
         ensure_data(args)
         results = run_all(args)
         out = Path(args.results)
-        (out / "table.md").write_text(table(results))
+        (out / "table.md").write_text(stamped(table(results)))
         write_json(out / "results.json", {"jobs": args.jobs, "rows": [result.as_json() for result in results]})
         plot_splits(args, out / "splits.png")
         if any(r.experiment.task == "classification" for r in results):

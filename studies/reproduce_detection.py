@@ -33,6 +33,7 @@ import numpy as np
 from lab import detection_training, field_of_mnist as field
 from lab.runs import locked, write_json
 from lab.util import CliError, positive, run_cli
+from lab.provenance import stamped
 
 ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
 FLAGS = "--opt adam -L 0.0005"
@@ -133,7 +134,7 @@ def main(argv=None):
         digits = ensure_data(args)
         runs = run_all(args)
         out = Path(args.results)
-        (out / "table.md").write_text(table(runs, args.seeds))
+        (out / "table.md").write_text(stamped(table(runs, args.seeds)))
         write_json(out / "results.json", {"digits": digits, "epochs": args.epochs, "paper_anchors": args.paper_anchors,
                                           "medians": medians(runs),
                                           "runs": {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],

@@ -38,6 +38,7 @@ import numpy as np
 from lab import gan_training, not_so_clevr as generator, vae_training
 from lab.runs import locked, write_json
 from lab.util import positive, run_cli
+from lab.provenance import stamped
 
 FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
                   "walk_center_step": "walk: center step (px)", "walk_area_change": "walk: area change",
@@ -169,7 +170,7 @@ def collect_images(runs: dict, args, study: str):
 def report(runs: dict, args, study: str):
     """table.md, results.json, the plot and the images of one study."""
     out = study_dir(args, study)
-    (out / "table.md").write_text(table(runs, args.seeds, STUDIES[study]))
+    (out / "table.md").write_text(stamped(table(runs, args.seeds, STUDIES[study])))
     write_json(out / "results.json", {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
                                               "val": m.get("val"), "wall_time_s": m["wall_time_s"]}
                                              for seed, m in zip(args.seeds, seed_runs)]
