@@ -379,3 +379,39 @@ def build_vae(image_shape, z_dim: int, spec: ModelSpec, coordconv_decoder: bool,
     """(encoder, decoder); the decoder is the CoordConv generator or DCGAN's, both ending linear (logits)."""
     generator = coordconv_generator if coordconv_decoder else deconv_generator
     return encoder(image_shape, z_dim, width=width), generator(image_shape, z_dim, spec, bounded=False, width=width)
+
+
+# §6: the A2C agents' network (lab/archs.py: a2c_conv, a2c_coordconv; trained by train_rl.py).
+NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))  # (filters, kernel, stride) of Mnih et al. 2015
+A2C_COORDS = ("first", "all")  # which convs of a2c_coordconv are CoordConv2D (--coords)
+
+
+def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float = 0.0) -> keras.Model:
+    """The Nature CNN shared by the policy and the value, as OpenAI baselines' A2C builds it.
+
+    Takes the emulator's stacked frames as ale-py gives them, uint8
+    (frames, height, width); scales them to [0, 1] and moves the frames last.
+    Three valid-padded ReLU convs, dense 512, then the policy's logits and the
+    value, every kernel orthogonal (gain sqrt(2); the policy's 0.01, the
+    value's 1) and every bias zero. `coords` "first" makes the first conv a
+    CoordConv2D, the coordinates added to the stacked frames (our reading of
+    §6, which does not name the layer); "all" makes every conv one. `l2` adds
+    l2 * sum(w²) of every kernel to the loss (baselines' A2C has none).
+    1,689,258 params for 4 frames of 84x84 and 9 actions (Ms. Pac-Man); coords "first" adds 4,096 params, "all"
+    7,296 params.
+    """
+    def kernel(gain):
+        return {"kernel_initializer": keras.initializers.Orthogonal(gain),
+                "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
+
+    frames = keras.Input(frames_shape, dtype="uint8", name="frames")
+    x = layers.Permute((2, 3, 1))(layers.Rescaling(1.0 / 255.0)(frames))
+    for index, (filters, size, stride) in enumerate(NATURE_CONVS):
+        with_coords = coords == "all" or (coords == "first" and index == 0)
+        x = (CoordConv2D if with_coords else layers.Conv2D)(filters, size, stride, activation="relu",
+                                                             **kernel(np.sqrt(2)))(x)
+    x = layers.Dense(512, activation="relu", **kernel(np.sqrt(2)))(layers.Flatten()(x))
+    logits = layers.Dense(actions, name="logits", **kernel(0.01))(x)
+    value = layers.Dense(1, **kernel(1.0))(x)
+    return keras.Model(frames, {"logits": logits, "value": layers.Reshape((), name="value")(value)},
+                       name=f"a2c_{'coordconv_' + coords if coords else 'conv'}")

@@ -4,7 +4,8 @@ An entry says which script trains it, which builder makes its network and
 what the script needs to know about it: the task a supervised arch learns
 and whether it also outputs the center map (train.py, §4); the data and where
 coordinates go for the GANs and VAEs (train_gan.py, train_vae.py, §5); where
-the region proposal network adds them (train_detection.py).
+the region proposal network adds them (train_detection.py); whether the A2C
+agent's convs are CoordConv (train_rl.py, §6).
 """
 
 import dataclasses
@@ -75,7 +76,12 @@ def _detection() -> list:
                          "'Architecture unknown'): there is no network to port")]
 
 
-ARCHS = {arch.name: arch for arch in _supervised() + _generative() + _detection()}
+def _reinforcement() -> list:
+    return [Arch("a2c_conv", "train_rl.py", model_builders.a2c_network),
+            Arch("a2c_coordconv", "train_rl.py", model_builders.a2c_network, coords=True)]
+
+
+ARCHS = {arch.name: arch for arch in _supervised() + _generative() + _detection() + _reinforcement()}
 
 
 def names(script: str) -> tuple:

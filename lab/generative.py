@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lab import archs, gan_metrics
-from lab.runs import TensorBoardImages, write_json
+from lab.runs import TensorBoardWriter, write_json
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
@@ -107,7 +107,7 @@ class EpochSamples(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.images = TensorBoardImages(self.log_dir)
+        self.summaries = TensorBoardWriter(self.log_dir)
         if not (self.out / "initial_metrics.json").exists():  # a resumed run did this before
             write_json(self.out / "initial_metrics.json", self.record(0))
 
@@ -125,7 +125,7 @@ class EpochSamples(keras.callbacks.Callback):
         for kind, image in images.items():
             plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
         for kind in ("samples_bn0", "interpolation"):
-            self.images.write(kind, images[kind][None], epoch)
+            self.summaries.images(kind, images[kind][None], epoch)
         figures = {**gan_metrics.mode_collapse(samples, self.data_report),
                    **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]),
                                              self.data_report["area_range"], self.data_report["ink"])}

@@ -43,9 +43,13 @@ def commit() -> str:
     return head + ("+changes" if changed else "")
 
 
+COMMIT_AT_START = commit()  # when a study's process imports this: edits made while it runs are not its code
+
+
 def stamp(argv: list | None = None) -> str:
-    """One Markdown paragraph: `Written by \\`COMMAND\\` at commit C on DATE.`"""
-    return f"\n{STAMP_PREFIX}{command_line(argv)}` at commit {commit()} on {datetime.date.today().isoformat()}.\n"
+    """One Markdown paragraph: `Written by \\`COMMAND\\` at commit C on DATE`, C the commit the process started at."""
+    today = datetime.date.today().isoformat()
+    return f"\n{STAMP_PREFIX}{command_line(argv)}` at commit {COMMIT_AT_START} on {today}.\n"
 
 
 def stamped(text: str, argv: list | None = None) -> str:

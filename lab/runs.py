@@ -123,9 +123,9 @@ def tensorboard(log_dir: Path, args) -> list:
     return []
 
 
-class TensorBoardImages:
-    """Image summaries for TensorBoard, written by TensorFlow's writer: nothing on another backend (`tensorboard`
-    says so once)."""
+class TensorBoardWriter:
+    """Summaries written outside Keras' callback (images; an RL run's scalars), by TensorFlow's writer: nothing on
+    another backend (`tensorboard` says so once)."""
 
     def __init__(self, log_dir: Path):
         self.writer = None
@@ -134,11 +134,19 @@ class TensorBoardImages:
 
             self.summary, self.writer = tf.summary, tf.summary.create_file_writer(str(log_dir))
 
-    def write(self, name: str, images, step: int):
+    def images(self, name: str, images, step: int):
         """`images`: a batch (N, H, W, C) of values in [0, 1]."""
         if self.writer is not None:
             with self.writer.as_default():
                 self.summary.image(name, images, step=step, max_outputs=8)
+
+    def scalars(self, values: dict, step: int):
+        """{name: number}, each a curve against `step`."""
+        if self.writer is not None:
+            with self.writer.as_default():
+                for name, value in values.items():
+                    self.summary.scalar(name, value, step=step)
+            self.writer.flush()
 
 
 class EpochTensorBoard(keras.callbacks.TensorBoard):

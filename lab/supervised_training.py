@@ -24,7 +24,7 @@ import numpy as np
 import model_builders
 from lab import archs, datasets, extra_epochs, redraw, tasks
 from lab.batches import EpochBatches, fit_in_order
-from lab.runs import (Backup, ElapsedTime, TensorBoardImages, console, elapsed, locked, lr_policy_callbacks,
+from lab.runs import (Backup, ElapsedTime, TensorBoardWriter, console, elapsed, locked, lr_policy_callbacks,
                       optimizer_from_flags, output_dir, previous_elapsed, progress_verbosity, read_history,
                       start_from_snapshot, tensorboard, write_config, write_json)
 from lab.util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
@@ -349,14 +349,14 @@ class ImageSummaries(keras.callbacks.Callback):
         self.log_dir, self.inputs = log_dir, inputs
 
     def on_train_begin(self, logs=None):
-        self.images = TensorBoardImages(self.log_dir)
+        self.summaries = TensorBoardWriter(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.predict_on_batch(self.inputs)  # compiled once; an eager call costs ~4% of fit
         images = outputs["image"] if isinstance(outputs, dict) else outputs
         if len(images.shape) != 4:
             return
-        self.images.write("val_predictions", keras.ops.sigmoid(images), epoch)
+        self.summaries.images("val_predictions", keras.ops.sigmoid(images), epoch)
 
 
 def best_epoch(history: list, task) -> dict:

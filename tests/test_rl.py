@@ -1,0 +1,216 @@
+"""A2C (§6): the network, the returns, learning on a small pixel game, train_rl.py end to end and its errors."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import model_builders
+from conftest import documented_counts
+from lab import atari, rl_training
+from lab.a2c import A2CAgent, BaselinesRMSprop, returns_and_advantages, sample_actions
+from lab.util import run_cli
+
+
+def test_network_parameter_counts_match_the_docstring():
+    counts = [model_builders.a2c_network((4, 84, 84), 9, coords).count_params() for coords in (None, "first", "all")]
+    conv, first, every = documented_counts(model_builders.a2c_network)
+    assert counts == [conv, conv + first, conv + every]
+
+
+@pytest.mark.parametrize("coords", model_builders.A2C_COORDS)
+def test_coordconv_with_zero_coordinate_weights_is_the_conv_network(coords):
+    """The only difference between the archs is the coordinate channels' weights."""
+    keras.utils.set_random_seed(3)
+    conv = model_builders.a2c_network((4, 84, 84), 9)
+    coordconv = model_builders.a2c_network((4, 84, 84), 9, coords)
+    weights = []
+    for source, target in zip(conv.get_weights(), coordconv.get_weights()):
+        if source.shape != target.shape:  # a CoordConv kernel: the data rows, then two coordinate rows of zeros
+            source = np.concatenate([source, np.zeros(source.shape[:2] + (2,) + source.shape[3:], "float32")], 2)
+        weights.append(source)
+    coordconv.set_weights(weights)
+    frames = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84)).astype(np.uint8)
+    ours, theirs = coordconv.predict_on_batch(frames), conv.predict_on_batch(frames)
+    for key in ("logits", "value"):
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6)
+    assert np.abs(coordconv.get_layer(index=3).kernel.numpy()).sum() > 0  # the copy changed a real CoordConv
+
+
+def reference_returns(rewards, terminals, truncations, bootstrap_values, last_values, gamma):
+    """Each step's return summed forward, one game at a time: rewards until the bootstrap ends (a terminal), is
+    replaced (a truncation: the cut state's value) or the rollout ends (the last state's value)."""
+    steps, envs = rewards.shape
+    returns = np.zeros((steps, envs))
+    for n in range(envs):
+        for t in range(steps):
+            total, discount = 0.0, 1.0
+            for k in range(t, steps):
+                total += discount * rewards[k, n]
+                discount *= gamma
+                if terminals[k, n]:
+                    break
+                if truncations[k, n]:
+                    total += discount * bootstrap_values[k, n]
+                    break
+            else:
+                total += discount * last_values[n]
+            returns[t, n] = total
+    return returns
+
+
+def test_returns_and_advantages_against_a_reference_with_every_kind_of_ending():
+    """Game 0: the episode ends at step 1; game 1: a life lost at step 2; game 2: cut by the time limit at step 3;
+    game 3: a life lost and the time limit at step 2 (the life ends the bootstrap); game 4: nothing ends."""
+    rng = np.random.default_rng(0)
+    rewards = rng.choice([-1.0, 0.0, 1.0], (5, 5)).astype(np.float32)
+    terminals, truncations = np.zeros((5, 5), bool), np.zeros((5, 5), bool)
+    terminals[1, 0] = terminals[2, 1] = terminals[2, 3] = True
+    truncations[3, 2] = truncations[2, 3] = True
+    bootstrap = rng.normal(size=(5, 5)).astype(np.float32)
+    values, last = rng.normal(size=(5, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32)
+    returns, advantages = returns_and_advantages(rewards, terminals, truncations, bootstrap, values, last, 0.99)
+    expected = reference_returns(rewards, terminals, truncations, bootstrap, last, 0.99)
+    np.testing.assert_allclose(returns, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(advantages, expected - values, rtol=1e-5, atol=1e-6)
+    # by hand: game 2's step 2 is its reward plus the cut state's value one step on, not step 4's
+    assert returns[2, 2] == pytest.approx(rewards[2, 2] + 0.99 * (rewards[3, 2] + 0.99 * bootstrap[3, 2]))
+    assert returns[1, 0] == pytest.approx(rewards[1, 0])
+
+
+def test_sampled_actions_follow_the_policy():
+    logits = np.log(np.array([[0.7, 0.2, 0.1]] * 20000))
+    counts = np.bincount(sample_actions(logits, np.random.default_rng(0)), minlength=3) / 20000
+    np.testing.assert_allclose(counts, [0.7, 0.2, 0.1], atol=0.01)
+
+
+def test_rmsprop_starts_as_tensorflow_1s():
+    """TF1's mean square starts at 1, so the first step is lr * g / sqrt(rho + (1 - rho) g² + eps)."""
+    variable = keras.Variable(np.array([1.0], "float32"))
+    optimizer = BaselinesRMSprop(0.1, rho=0.99, epsilon=1e-5)
+    optimizer.apply_gradients([(np.array([2.0], "float32"), variable)])
+    expected = 1.0 - 0.1 * 2.0 / np.sqrt(0.99 + 0.01 * 4.0 + 1e-5)
+    assert float(variable.numpy()[0]) == pytest.approx(expected, rel=1e-6)
+
+
+class DotGames:
+    """A small pixel game for the learning test: a dot on a 9x9 board (4x4 pixels a cell) steered by 5 actions
+    (stay, up, down, left, right) onto the centre cell: +1 there, and the dot reappears at random. A game is
+    50 steps (200 frames); random play scores about 0.5 a game, steering straight about 9."""
+
+    SIDE, CELL, LENGTH = 9, 4, 50
+    MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
+
+    def __init__(self, count: int, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.positions = self.rng.integers(0, self.SIDE, (count, 2))
+        self.time = np.zeros(count, dtype=int)
+        self.scores = np.zeros(count)
+        self.finished, self.actions = [], len(self.MOVES)
+        self.frames = self.render()
+
+    def render(self) -> np.ndarray:
+        frames = np.zeros((len(self.positions), 4, self.SIDE * self.CELL, self.SIDE * self.CELL), np.uint8)
+        for index, (row, column) in enumerate(self.positions):
+            frames[index, :, row * self.CELL:(row + 1) * self.CELL, column * self.CELL:(column + 1) * self.CELL] = 255
+        return frames
+
+    def send(self, actions):
+        self.sent = actions
+
+    def receive(self) -> atari.Transition:
+        self.positions = np.clip(self.positions + self.MOVES[self.sent], 0, self.SIDE - 1)
+        hit = (self.positions == self.SIDE // 2).all(axis=1)
+        self.positions[hit] = self.rng.integers(0, self.SIDE, (hit.sum(), 2))
+        self.time += 1
+        self.scores += hit
+        ended = self.time == self.LENGTH
+        self.finished += [(float(score), self.LENGTH * 4) for score in self.scores[ended]]
+        self.scores[ended], self.time[ended] = 0, 0
+        self.frames = self.render()
+        none = np.zeros(len(hit), bool)
+        return atari.Transition(self.frames, hit.astype(np.float32), none, ended, self.frames)
+
+    def close(self):
+        pass
+
+
+def mean_return(games: list) -> float:
+    return float(np.mean([score for score, _ in games]))
+
+
+def test_the_agent_learns_to_steer_onto_the_target():
+    """Random play averages under 1 a game; A2C passes 5 within 500 updates (about 13 s of one core; seeds 0-2
+    reached 10-11, steering nearly straight)."""
+    keras.utils.set_random_seed(0)
+    rollouts = rl_training.Rollouts([DotGames(8, 0), DotGames(8, 1)], nsteps=5)
+    agent = A2CAgent(model_builders.a2c_network((4, 36, 36), DotGames.MOVES.shape[0]))
+    agent.compile(optimizer=BaselinesRMSprop(2e-3, rho=0.99, epsilon=1e-5, global_clipnorm=0.5))
+    rng = np.random.default_rng(0)
+    for _ in range(40):  # the untrained policy is uniform: random play
+        rollouts.collect(agent.predict_on_batch, rng)
+    random_play = mean_return(rollouts.finished())
+    for _ in range(500):
+        agent.train_on_batch(rl_training.update_batch(rollouts.collect(agent.predict_on_batch, rng), 0.9))
+    rollouts.finished()
+    for _ in range(40):
+        agent.train_on_batch(rl_training.update_batch(rollouts.collect(agent.predict_on_batch, rng), 0.9))
+    assert random_play < 1.0
+    assert mean_return(rollouts.finished()) > 5.0
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """A few thousand Ms. Pac-Man frames, then the same run asked for more: (folder, first metrics, resumed)."""
+    out = tmp_path_factory.mktemp("rl") / "run"
+    argv = ["--arch", "a2c_coordconv", "--frames", "3000", "--envs", "4", "--log-every", "1000", "--eval-episodes",
+            "2", "--output", str(out), "--quiet", "--seed", "5"]
+    first = rl_training.main(argv)
+    resumed = rl_training.main([*argv[:3], "4500", *argv[4:]])
+    return out, first, resumed
+
+
+def test_train_rl_writes_its_files(short_run):
+    out, first, _ = short_run
+    for name in ("config.json", "history.csv", "metrics.json", "net_final.keras", "backup/agent.weights.h5"):
+        assert (out / name).exists(), name
+    assert first["frames"] == 3040 and len(first["history"]) == 3  # whole rollouts of 4 x 5 x 4 frames
+    assert len(first["evaluation"]["returns"]) == 2 and first["evaluation"]["min"] > 0
+    assert json.loads((out / "config.json").read_text())["coords"] == "first"
+
+
+def test_a_rerun_resumes_where_the_backup_left(short_run):
+    out, first, resumed = short_run
+    frames = [int(row["frames"]) for row in resumed["history"]]
+    assert frames[:3] == [int(row["frames"]) for row in first["history"]] and frames[-1] == 4560
+    assert resumed["updates"] == 57 and float(resumed["history"][-1]["time_s"]) > first["wall_time_s"]
+
+
+def test_evaluate_alone_reads_the_runs_snapshot(short_run, capsys):
+    out, first, _ = short_run
+    result = rl_training.main(["--arch", "a2c_conv", "--evaluate", str(out), "--eval-episodes", "2"])
+    assert json.loads((out / "evaluation.json").read_text())["returns"] == result["returns"]
+    assert "evaluation on ms_pacman: 2 games" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--arch", "a2c_conv", "--game", "mspacman"], "unknown --game 'mspacman': did you mean ms_pacman"),
+    (["--arch", "a2c_conv", "--frames", "0"], "--frames: must be > 0, got 0"),
+    (["--arch", "a2c_conv", "--envs", "0"], "--envs: must be > 0, got 0"),
+    (["--arch", "coordconv_classification"], "unknown --arch 'coordconv_classification'; choose one of: a2c_conv"),
+    (["--arch", "a2c_conv", "--coords", "all"], "--coords chooses a2c_coordconv's CoordConv layers"),
+    (["--arch", "a2c_conv", "-E", "3"], "-E/--epochs has no meaning for train_rl.py"),
+    (["--arch", "a2c_conv", "--envs", "5"], "--envs 5 does not split evenly into --env-groups 2"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
+    assert run_cli(rl_training.main, [*flags, "--output", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluating_a_folder_without_a_snapshot_is_one_line(tmp_path, capsys):
+    assert run_cli(rl_training.main, ["--arch", "a2c_conv", "--evaluate", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"--evaluate {tmp_path}: no .keras snapshot there" in error and error.count("\n") == 1
