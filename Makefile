@@ -1,7 +1,8 @@
 # Two entry points: `make reproduce` (the main job) and `make test`.
 # `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py; `make reproduce-gan` runs
 # the generative studies (studies/reproduce_gan.py: GANs and VAEs), `make reproduce-detection` the
-# region-proposal study (studies/reproduce_detection.py).
+# region-proposal study (studies/reproduce_detection.py), `make reproduce-rl` the A2C study on Atari
+# (studies/reproduce_rl.py).
 # Each sets up the virtual environment and the data it needs. `make gpu-wheels` fetches what the GPU
 # machine lacks (gpu/wheels.txt) into .whl/, for gpu/run.sh there.
 PYTHON ?= python3
@@ -11,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: reproduce reproduce-gan reproduce-detection test test-slow data gpu-wheels
+.PHONY: reproduce reproduce-gan reproduce-detection reproduce-rl test test-slow data gpu-wheels
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,9 @@ reproduce-gan: $(DATA)
 
 reproduce-detection: | $(INSTALLED)
 	$(PY) -m studies.reproduce_detection $(ARGS)
+
+reproduce-rl: | $(INSTALLED)
+	$(PY) -m studies.reproduce_rl $(ARGS)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .

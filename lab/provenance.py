@@ -16,17 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 STAMP_PREFIX = "Written by `"
 
 
-def command_line(argv: list | None = None) -> str:
-    """This process's command as a user types it from the repository root: `python -m studies.x ...` for a
-    study run as a module, `python script.py ...` for a root script."""
-    argv = sys.argv if argv is None else argv
-    script = Path(argv[0]).resolve()
-    try:
-        relative = script.relative_to(ROOT)
-    except ValueError:
-        relative = Path(script.name)
-    launcher = ["-m", ".".join(relative.with_suffix("").parts)] if relative.parent != Path(".") else [str(relative)]
-    return shlex.join(["python", *launcher, *argv[1:]])
+def command_line(program: str, argv: list | None = None) -> str:
+    """`program` (e.g. "python -m studies.reproduce_gan") with its arguments as a user types them: `argv`, or this
+    process's own when None (a study's main called from the command line)."""
+    return shlex.join([*program.split(), *(sys.argv[1:] if argv is None else argv)])
 
 
 def commit() -> str:
@@ -46,12 +39,12 @@ def commit() -> str:
 COMMIT_AT_START = commit()  # when a study's process imports this: edits made while it runs are not its code
 
 
-def stamp(argv: list | None = None) -> str:
+def stamp(command: str) -> str:
     """One Markdown paragraph: `Written by \\`COMMAND\\` at commit C on DATE`, C the commit the process started at."""
     today = datetime.date.today().isoformat()
-    return f"\n{STAMP_PREFIX}{command_line(argv)}` at commit {COMMIT_AT_START} on {today}.\n"
+    return f"\n{STAMP_PREFIX}{command}` at commit {COMMIT_AT_START} on {today}.\n"
 
 
-def stamped(text: str, argv: list | None = None) -> str:
-    """A table's text with the stamp after it."""
-    return text.rstrip("\n") + "\n" + stamp(argv)
+def stamped(text: str, command: str) -> str:
+    """A table's text with the stamp of `command` (command_line's) after it."""
+    return text.rstrip("\n") + "\n" + stamp(command)

@@ -162,9 +162,10 @@ class Rollouts:
 
     @classmethod
     def of_atari(cls, run: RLRun) -> "Rollouts":
-        """--envs games of --game in --env-groups groups; game i is seeded seed * envs + i."""
-        per_group = run.envs // run.env_groups
-        return cls([atari.Games(run.setting, per_group, run.seed * run.envs + i * per_group)
+        """--envs games of --game in --env-groups groups sharing the machine's cores as emulator threads; game i is
+        seeded seed * envs + i, so the games do not depend on the grouping."""
+        per_group, threads = run.envs // run.env_groups, max(1, (os.cpu_count() or 1) // run.env_groups)
+        return cls([atari.Games(run.setting, per_group, run.seed * run.envs + i * per_group, threads)
                     for i in range(run.env_groups)], run.nsteps)
 
     @property
@@ -226,6 +227,12 @@ def update_batch(rollout: dict, gamma: float) -> dict:
     return {"frames": rollout["frames"].reshape((rows,) + rollout["frames"].shape[2:]),
             "actions": rollout["actions"].reshape(rows), "returns": returns.reshape(rows),
             "advantages": advantages.reshape(rows)}
+
+
+def update_once(agent: A2CAgent, rollouts: Rollouts, rng: np.random.Generator, gamma: float) -> dict:
+    """One rollout of every game, then one A2C update on it: the update's figures."""
+    batch = update_batch(rollouts.collect(agent.predict_on_batch, rng), gamma)
+    return agent.train_on_batch(batch, return_dict=True)
 
 
 @dataclasses.dataclass
@@ -321,8 +328,7 @@ def train(agent: A2CAgent, rollouts: Rollouts, run: RLRun, out: Path, progress: 
     start, session_start, session_frames = time.perf_counter() - progress.seconds, time.perf_counter(), progress.frames
     interval_logs, row_start, row_frames = [], time.perf_counter(), progress.frames
     while progress.frames < total:
-        rollout = rollouts.collect(agent.predict_on_batch, rng)
-        interval_logs.append(agent.train_on_batch(update_batch(rollout, run.gamma), return_dict=True))
+        interval_logs.append(update_once(agent, rollouts, rng, run.gamma))
         progress.frames += run.frames_per_update
         progress.add_games(rollouts.finished())
         progress.seconds = time.perf_counter() - start
@@ -453,7 +459,7 @@ def main(argv=None):
             start_from_snapshot(agent.network, args.load)
         rng = np.random.default_rng([run.seed, 1])
         progress = restore_backup(out, agent, rng)
-        write_config(out, args, params=agent.network.count_params(), coords=run.coords)
+        write_config(out, args, params=agent.network.count_params(), coordconv_layers=run.coords)
         log = console(args)
         log(f"{args.arch} on {run.setting.game}: {agent.network.count_params():,} params, {run.envs} games in "
             f"{run.env_groups} groups, {run.frames:,} frames ({run.updates:,} updates)"

@@ -31,7 +31,7 @@ from lab import archs, not_so_clevr as generator, redraw, supervised_training
 from studies.experiments import EXPERIMENTS, GENERALISES, as_argv, experiment, final_value, formatted
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import CliError, Parser, positive, run_cli
-from lab.provenance import stamped
+from lab.provenance import command_line, stamped
 
 ARCH_CHOICES = tuple(e.arch for e in EXPERIMENTS if e.model == "CoordConv")
 CLASSIFICATION, REGRESSOR = "coordconv_classification", "coordconv_regressor"
@@ -80,7 +80,9 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default="data", help="folder of the Not-so-Clevr .h5 files")
     parser.add_argument("--table-only", action="store_true",
                         help="train nothing: rewrite the table from the runs ablation.json records")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.command = command_line(parser.prog, argv)
+    return args
 
 
 def train_argv(recipe: str, seed: int, args) -> list:
@@ -277,7 +279,7 @@ def main(argv=None):
         write_json(saved, {"arch": args.arch, "epochs": args.epochs, "recipes": summaries,
                            "runs": [run for recipe_runs in runs.values() for run in recipe_runs]})
         every_seed = SEED_LINE.format(lines=seed_lines(runs, args))
-        saved.with_suffix(".md").write_text(stamped(table(summaries, args) + every_seed))
+        saved.with_suffix(".md").write_text(stamped(table(summaries, args) + every_seed, args.command))
         print("\n" + saved.with_suffix(".md").read_text())
 
 

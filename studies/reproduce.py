@@ -40,7 +40,7 @@ from lab import not_so_clevr as generator, supervised_training
 from studies.experiments import EXPERIMENTS, GENERALISES, Experiment, as_argv, final_value, formatted
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import Parser, positive
-from lab.provenance import stamped
+from lab.provenance import command_line, stamped
 
 SPLITS = ("uniform", "quadrant")
 ABSTRACT_CLAIM = ("CoordConv \"solves the coordinate transform problem with perfect generalization and 150 "
@@ -88,7 +88,7 @@ METRIC_LABEL = {"classification": "accuracy", "rendering": "IoU", "regression": 
 
 
 def parse_args(argv=None):
-    parser = Parser(description=__doc__.splitlines()[0])
+    parser = Parser(prog="python reproduce.py", description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the paper's epochs instead of the CPU budget")
     parser.add_argument("--baselines-full", action="store_true",
                         help="the three baselines at the paper's epochs and LR schedule beside the CoordConv rows "
@@ -119,6 +119,7 @@ def parse_args(argv=None):
                         help="each training's wall-time budget (train.py's --time-budget): it ends after the epoch "
                              "past which one more would overrun, and reads as so many epochs of its planned total")
     args = parser.parse_args(argv)
+    args.command = command_line(parser.prog, argv)
     if args.jobs is None:
         args.jobs = 1 if args.baselines_full else 2
     if args.baselines_full and (args.full or args.paper_recipe or args.seeds or args.epochs_scale != 1.0):
@@ -354,7 +355,7 @@ def baselines_full(args):
               for split in args.splits for coordconv, baseline in pairs]
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(stamped(full_baselines.table([c for pair in curves for c in pair]) + "\n"
-                                          + full_baselines.ratio_table(curves)))
+                                          + full_baselines.ratio_table(curves), args.command))
     full_baselines.plot(curves, tuple(args.splits), out / "curves.png")
     print(f"\nwrote {out / 'table.md'} and {out / 'curves.png'}\n")
     print((out / "table.md").read_text())
@@ -378,7 +379,7 @@ def main(argv=None):
         ensure_data(args)
         results = run_all(args)
         out = Path(args.results)
-        (out / "table.md").write_text(stamped(table(results)))
+        (out / "table.md").write_text(stamped(table(results), args.command))
         write_json(out / "results.json", {"jobs": args.jobs, "rows": [result.as_json() for result in results]})
         plot_splits(args, out / "splits.png")
         if any(r.experiment.task == "classification" for r in results):

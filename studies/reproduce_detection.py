@@ -33,7 +33,7 @@ import numpy as np
 from lab import detection_training, field_of_mnist as field
 from lab.runs import locked, write_json
 from lab.util import CliError, positive, run_cli
-from lab.provenance import stamped
+from lab.provenance import command_line, stamped
 
 ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
 FLAGS = "--opt adam -L 0.0005"
@@ -51,7 +51,9 @@ def parse_args(argv=None):
                         help="train with the paper's scrambled anchor layout (train_detection.py --paper_anchors)")
     parser.add_argument("--results", default="results/detection")
     parser.add_argument("--data-dir", default="data")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.command = command_line(parser.prog, argv)
+    return args
 
 
 def ensure_data(args) -> str:
@@ -134,7 +136,7 @@ def main(argv=None):
         digits = ensure_data(args)
         runs = run_all(args)
         out = Path(args.results)
-        (out / "table.md").write_text(stamped(table(runs, args.seeds)))
+        (out / "table.md").write_text(stamped(table(runs, args.seeds), args.command))
         write_json(out / "results.json", {"digits": digits, "epochs": args.epochs, "paper_anchors": args.paper_anchors,
                                           "medians": medians(runs),
                                           "runs": {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],

@@ -38,7 +38,7 @@ import numpy as np
 from lab import gan_training, not_so_clevr as generator, vae_training
 from lab.runs import locked, write_json
 from lab.util import positive, run_cli
-from lab.provenance import stamped
+from lab.provenance import command_line, stamped
 
 FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
                   "walk_center_step": "walk: center step (px)", "walk_area_change": "walk: area change",
@@ -76,7 +76,9 @@ def parse_args(argv=None):
     parser.add_argument("--metric-samples", type=positive(int), default=500)
     parser.add_argument("--results", default="results", help="each study writes into its own folder in it")
     parser.add_argument("--data-dir", default="data")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.command = command_line(parser.prog, argv)
+    return args
 
 
 def train_argv(study: str, arch: str, seed: int, args) -> list:
@@ -170,7 +172,7 @@ def collect_images(runs: dict, args, study: str):
 def report(runs: dict, args, study: str):
     """table.md, results.json, the plot and the images of one study."""
     out = study_dir(args, study)
-    (out / "table.md").write_text(stamped(table(runs, args.seeds, STUDIES[study])))
+    (out / "table.md").write_text(stamped(table(runs, args.seeds, STUDIES[study]), args.command))
     write_json(out / "results.json", {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
                                               "val": m.get("val"), "wall_time_s": m["wall_time_s"]}
                                              for seed, m in zip(args.seeds, seed_runs)]

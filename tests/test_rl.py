@@ -152,10 +152,10 @@ def test_the_agent_learns_to_steer_onto_the_target():
         rollouts.collect(agent.predict_on_batch, rng)
     random_play = mean_return(rollouts.finished())
     for _ in range(500):
-        agent.train_on_batch(rl_training.update_batch(rollouts.collect(agent.predict_on_batch, rng), 0.9))
+        rl_training.update_once(agent, rollouts, rng, 0.9)
     rollouts.finished()
     for _ in range(40):
-        agent.train_on_batch(rl_training.update_batch(rollouts.collect(agent.predict_on_batch, rng), 0.9))
+        rl_training.update_once(agent, rollouts, rng, 0.9)
     assert random_play < 1.0
     assert mean_return(rollouts.finished()) > 5.0
 
@@ -177,7 +177,7 @@ def test_train_rl_writes_its_files(short_run):
         assert (out / name).exists(), name
     assert first["frames"] == 3040 and len(first["history"]) == 3  # whole rollouts of 4 x 5 x 4 frames
     assert len(first["evaluation"]["returns"]) == 2 and first["evaluation"]["min"] > 0
-    assert json.loads((out / "config.json").read_text())["coords"] == "first"
+    assert json.loads((out / "config.json").read_text())["coordconv_layers"] == "first"
 
 
 def test_a_rerun_resumes_where_the_backup_left(short_run):
@@ -214,3 +214,18 @@ def test_evaluating_a_folder_without_a_snapshot_is_one_line(tmp_path, capsys):
     assert run_cli(rl_training.main, ["--arch", "a2c_conv", "--evaluate", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert f"--evaluate {tmp_path}: no .keras snapshot there" in error and error.count("\n") == 1
+
+
+def test_the_study_writes_its_table_and_figure_and_reads_finished_runs(tmp_path, monkeypatch):
+    from studies import reproduce_rl
+
+    argv = ["--seeds", "0", "1", "--frames", "320", "--envs", "4", "--eval-episodes", "2", "--log-every", "160",
+            "--results", str(tmp_path)]
+    reproduce_rl.main(argv)
+    table = (tmp_path / "table.md").read_text()
+    assert table.count("| ms_pacman | a2c_conv |") == 2 and "| **ms_pacman** | **a2c_coordconv** | median" in table
+    assert "Written by `python -m studies.reproduce_rl" in table and (tmp_path / "returns.png").exists()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [run["evaluation"]["episodes"] for run in results["runs"]] == [2] * 4
+    monkeypatch.setattr(rl_training, "main", lambda argv: pytest.fail("a finished run was trained again"))
+    reproduce_rl.main(argv)

@@ -1,0 +1,180 @@
+"""The paper's RL claim (§6): A2C agents on Atari, the Nature CNN against its CoordConv form, over seeds.
+
+    python -m studies.reproduce_rl [--games ms_pacman] [--seeds 0 1 2] [--frames 2000000] [--jobs 1]
+
+Per game, both archs (a2c_conv, a2c_coordconv) with every seed, one budget
+of emulator frames for all, baselines' A2C defaults (train_rl.py). Writes
+into --results: table.md (per arch and game, each seed's mean return over its
+last 100 training games and its evaluation return over 30 whole games with up
+to 30 no-ops, the median and spread over seeds, frames per second),
+results.json, and returns.png (training return against frames, each seed
+thin, the median thick, both archs in one panel per game). Each run is
+resumable: rerun to continue an interrupted study; a finished run is read,
+not trained again. `--games nine` is our nine-game set (lab/atari.py), for a
+bigger machine: the paper does not name its nine.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from lab import atari, rl_training
+from lab.provenance import command_line, stamped
+from lab.runs import clear_if_stale, locked, write_json
+from lab.util import Parser, positive, run_cli
+
+ARCHS = ("a2c_conv", "a2c_coordconv")
+DEFAULT_FRAMES = 2_000_000
+
+
+def parse_args(argv=None):
+    parser = Parser(prog="python -m studies.reproduce_rl", description=__doc__.splitlines()[0],
+                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--games", nargs="+", default=["ms_pacman"],
+                        help=f"ale-py ROM names; 'nine' for our set: {', '.join(atari.STANDARD_GAMES)}")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--frames", type=positive(int), default=DEFAULT_FRAMES, help="each run's emulator frames")
+    parser.add_argument("--log-every", type=positive(int), default=50_000, metavar="FRAMES")
+    parser.add_argument("--envs", type=positive(int), default=16, help="games played at once in each run")
+    parser.add_argument("--eval-episodes", type=positive(int), default=30, help="whole games of each evaluation")
+    parser.add_argument("--time-budget", type=positive(float), default=None, metavar="SECONDS",
+                        help="each run's wall-time budget: it stops at the history row past which one more would "
+                             "overrun, and is evaluated there (train_rl.py's --time-budget)")
+    parser.add_argument("--jobs", "-j", type=positive(int), default=1,
+                        help="runs at once, each in a process of its own (1: one after the other)")
+    parser.add_argument("--results", default="results/rl")
+    args = parser.parse_args(argv)
+    args.command = command_line(parser.prog, argv)
+    if args.games == ["nine"]:
+        args.games = list(atari.STANDARD_GAMES)
+    args.games = [atari.check_game(game) for game in args.games]
+    return args
+
+
+def run_dir(args, game: str, arch: str, seed: int) -> Path:
+    return Path(args.results) / "runs" / f"{game}_{arch}_seed{seed}"
+
+
+def train_argv(args, game: str, arch: str, seed: int) -> list:
+    return ["--arch", arch, "--game", game, "--seed", str(seed), "--frames", str(args.frames), "--log-every",
+            str(args.log_every), "--envs", str(args.envs), "--eval-episodes", str(args.eval_episodes),
+            "--output", str(run_dir(args, game, arch, seed)), "--quiet",
+            *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
+
+
+def train_one(args, game: str, arch: str, seed: int) -> dict:
+    """The run's metrics: read when it has finished its frames, else trained (or resumed) to the end."""
+    folder, argv = run_dir(args, game, arch, seed), train_argv(args, game, arch, seed)
+    clear_if_stale(folder, vars(rl_training.parse_args(argv)))
+    metrics_path = folder / "metrics.json"
+    if metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())
+        if metrics["evaluation"] and (metrics["frames"] >= metrics["frames_planned"] or args.time_budget):
+            return metrics
+    keras.backend.clear_session()
+    return rl_training.main(argv)
+
+
+def trained(jobs: list, args):
+    """(job, metrics) as each run ends: one after the other, or --jobs at once in worker processes."""
+    if args.jobs == 1:
+        for job in jobs:
+            yield job, train_one(args, *job)
+        return
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(train_one, args, *job): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future.result()
+
+
+def spread(values: list) -> str:
+    """The median (min–max) of the seeds' figures, over the seeds that have one."""
+    values = [value for value in values if not np.isnan(value)]
+    return f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})" if values else "n/a"
+
+
+def table(runs: dict, args) -> str:
+    lines = ["| game | arch | seed | frames | return, last 100 training games | "
+             f"evaluation return, {args.eval_episodes} games | frames/s |", "|---|---|---|---:|---:|---:|---:|"]
+    for game in args.games:
+        for arch in ARCHS:
+            seed_runs = [runs[(game, arch, seed)] for seed in args.seeds]
+            for seed, metrics in zip(args.seeds, seed_runs):
+                lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {training_return(metrics):.0f} | "
+                             f"{metrics['evaluation']['mean']:.0f} | {metrics['frames_per_s']:.0f} |")
+            lines.append(f"| **{game}** | **{arch}** | median (min–max) | | "
+                         f"{spread([training_return(m) for m in seed_runs])} | "
+                         f"{spread([m['evaluation']['mean'] for m in seed_runs])} | "
+                         f"{statistics.median(m['frames_per_s'] for m in seed_runs):.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def training_return(metrics: dict) -> float:
+    """The mean return of the last 100 training games at the run's end; NaN when no game had ended."""
+    return float(metrics["final"]["return_mean"] or "nan")
+
+
+def plot(runs: dict, args, path: Path):
+    """Training return against frames per game: each seed thin, the median over seeds thick."""
+    figure, axes = plt.subplots(1, len(args.games), figsize=(6 * len(args.games), 4), squeeze=False)
+    for axis, game in zip(axes[0], args.games):
+        for arch, colour in zip(ARCHS, ("tab:blue", "tab:orange")):
+            curves = [curve(runs[(game, arch, seed)]) for seed in args.seeds]
+            for frames, returns in curves:
+                axis.plot(frames, returns, color=colour, linewidth=0.7, alpha=0.5)
+            length = min(len(frames) for frames, _ in curves)
+            axis.plot(curves[0][0][:length], np.median([returns[:length] for _, returns in curves], axis=0),
+                      color=colour, linewidth=2.5, label=f"{arch} (median of {len(curves)} seeds)")
+        axis.set(title=game, xlabel="emulator frames", ylabel="mean return, last 100 games")
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def curve(metrics: dict) -> tuple:
+    """(frames, returns) of the history rows where some game had ended."""
+    rows = [row for row in metrics["history"] if row["return_mean"] != ""]
+    return np.array([int(row["frames"]) for row in rows]), np.array([float(row["return_mean"]) for row in rows])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = Path(args.results)
+    with locked(out):
+        start = time.perf_counter()
+        jobs = [(game, arch, seed) for game in args.games for seed in args.seeds for arch in ARCHS]
+        progress = keras.utils.Progbar(len(jobs), unit_name="run")
+        runs = {}
+        for job, metrics in trained(jobs, args):
+            runs[job] = metrics
+            print("\n" + rl_training.summary_line(metrics) + f", seed {job[2]}")
+            progress.update(len(runs))
+        (out / "table.md").write_text(stamped(table(runs, args), args.command))
+        write_json(out / "results.json", {"frames": args.frames, "seeds": args.seeds, "games": args.games,
+                                          "runs": [{"game": game, "arch": arch, "seed": seed,
+                                                    **{key: runs[(game, arch, seed)][key] for key in
+                                                       ("frames", "final", "evaluation", "frames_per_s",
+                                                        "wall_time_s")}}
+                                                   for game, arch, seed in jobs]})
+        plot(runs, args, out / "returns.png")
+        print(f"\nwrote {out / 'table.md'}, results.json and returns.png in {time.perf_counter() - start:.0f} s\n")
+        print((out / "table.md").read_text())
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
