@@ -97,6 +97,10 @@ def flag_parser():
     parser.add_argument("--noshuffletrain", "--nst", dest="shuffletrain", action="store_false",
                         help="train in the file's order")
     parser.set_defaults(shuffletrain=True)  # the paper's default; a shared dest otherwise takes the first flag's
+    parser.add_argument("--holdout", type=float, default=0.0, metavar="FRACTION",
+                        help="carve this fraction of the training set (drawn from --seed) as a selection split: "
+                             "trained on the rest, scored after every epoch as holdout_* in history.csv, so a sweep "
+                             "can choose its cell without looking at val (the paper chose on its test split)")
     parser.add_argument("--evaluation_h5", default="all", choices=tuple(EVALUATION_PARTS),
                         help="which sets the evaluation_NNNN.h5 files hold (outputs on every example: "
                              "about 50 MB per 1,000 examples for the image archs); none: only their metrics")
@@ -141,6 +145,8 @@ def validate(args):
         raise CliError(f"--extra_epochs {args.extra_epochs} must be at least 0")
     if bool(args.extra_epochs) != (args.fit_target is not None):
         raise CliError("--extra_epochs and --fit_target go together: the target says when the extra epochs stop")
+    if not 0 <= args.holdout < 1:
+        raise CliError(f"--holdout {args.holdout:g} must be at least 0 and below 1: a fraction of the training set")
     if args.skipval and args.lrpolicy == "valstep":
         raise CliError("--lrpolicy valstep steps on the validation loss: drop --skipval or choose another policy")
     if args.redraw_dead and not arch.max_pooled:
@@ -221,6 +227,19 @@ def load_data(args, task):
     return pair(splits["train"]), pair(splits["val"])
 
 
+def carve_holdout(train, fraction: float, seed: int) -> tuple:
+    """(the training set without its holdout, the holdout): `fraction` of the examples, drawn from `seed`, in the
+    file's order; (train, None) when fraction is 0."""
+    if not fraction:
+        return train, None
+    count = round(len(train[0]) * fraction)
+    if not 0 < count < len(train[0]):
+        raise CliError(f"--holdout {fraction:g} of {len(train[0])} training examples leaves no holdout or no training")
+    chosen = np.zeros(len(train[0]), bool)
+    chosen[np.random.default_rng([seed, len(train[0])]).permutation(len(train[0]))[:count]] = True
+    return tuple(keras.tree.map_structure(lambda array: array[mask], train) for mask in (~chosen, chosen))
+
+
 def learning_rate(args, steps_per_epoch: int):
     """--lr, or a per-step schedule: a linear warm-up from 0 over --warmup epochs (or --hold epochs at --lr),
     then constant or cosine to 0. A hold is Keras' warm-up from --lr to --lr."""
@@ -282,12 +301,13 @@ def training_batches(args, train) -> EpochBatches:
     return EpochBatches(train, args.minibatch, seed=args.seed if args.shuffletrain else None)
 
 
-def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False):
+def make_callbacks(args, out, steps_per_epoch, train, val, task, clock: ElapsedTime, check_dead=False, holdout=None):
     callbacks = redraw.checks(args, train[0]) if check_dead else []
     callbacks += [
         Backup(out),
         SnapshotEvaluation(args, out, task, train, val),
         RegularisationLoss(),
+        *([HoldoutScore(holdout, args.minibatch)] if holdout is not None else []),
         clock,
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
@@ -310,6 +330,18 @@ class RegularisationLoss(keras.callbacks.Callback):
 
 def regularisation_loss(model) -> float:
     return float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses))
+
+
+class HoldoutScore(keras.callbacks.Callback):
+    """--holdout: the compiled metrics on the carved selection split, logged after every epoch as holdout_*."""
+
+    def __init__(self, holdout, batch_size: int):
+        super().__init__()
+        self.holdout, self.batch_size = holdout, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.model.evaluate(EpochBatches(self.holdout, self.batch_size), verbose=0, return_dict=True)
+        logs.update({f"holdout_{name}": value for name, value in scores.items()})
 
 
 class SnapshotEvaluation(keras.callbacks.Callback):
@@ -359,9 +391,9 @@ class ImageSummaries(keras.callbacks.Callback):
         self.summaries.images("val_predictions", keras.ops.sigmoid(images), epoch)
 
 
-def best_epoch(history: list, task) -> dict:
-    """The epoch with the best validation value of the task's main metric."""
-    key = task.metric_key(history[0], prefix="val_")
+def best_epoch(history: list, task, prefix="val_") -> dict:
+    """The epoch with the best value of the task's main metric on val (or on the split `prefix` names)."""
+    key = task.metric_key(history[0], prefix=prefix)
     values = [float(row[key]) for row in history]
     index = int(np.argmax(values) if task.best_mode == "max" else np.argmin(values))
     return {"epoch": index + 1, "metric": key, "value": values[index], "time_s": float(history[index]["time_s"])}
@@ -436,7 +468,7 @@ def summary_line(task, metrics: dict) -> str:
             f"{metrics['epochs']} epochs, {metrics['wall_time_s']:.1f} s")
 
 
-def write_results(args, task, model, train, val, out: Path, redrawn: list) -> dict:
+def write_results(args, task, model, train, val, out: Path, redrawn: list, holdout=None) -> dict:
     """The final snapshot, evaluation_NNNN.h5 and metrics.json of a finished run."""
     history = read_history(out / "history.csv")
     if args.snapshot_every != 0:
@@ -449,9 +481,11 @@ def write_results(args, task, model, train, val, out: Path, redrawn: list) -> di
         "initialisation_seed": redraw.initialisation_seed(args.seed, len(redrawn)), "redrawn": redrawn,
         "epochs": len(history), "extra_epochs": extra_epochs.used(history, args), "wall_time_s": elapsed(history),
         "initial": json.loads(initial.read_text()) if initial.exists() else None,
-        "final": {"train": final["train"], "val": final["val"]},
+        "final": {"train": final["train"], "val": final["val"],
+                  **({"holdout": evaluate(model, holdout, args.minibatch)} if holdout is not None else {})},
         "evaluation_h5": str(evaluation_path(out, len(history), ".h5")) if args.evaluation_h5 != "none" else None,
         "best_val": best_epoch(history, task) if history and not args.skipval else None,
+        "best_holdout": best_epoch(history, task, "holdout_") if history and holdout is not None else None,
         "history": history,
     }
     write_json(out / "metrics.json", metrics)
@@ -463,11 +497,12 @@ def main(argv=None):
     task, loss = validate(args)
     strategy = distribution_strategy(args)
     train, val = load_data(args, task)
+    train, holdout = carve_holdout(train, args.holdout, args.seed)
     with locked(output_dir(args)) as out:
-        return train_into(out, args, task, loss, strategy, train, val)
+        return train_into(out, args, task, loss, strategy, train, val, holdout)
 
 
-def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
+def train_into(out: Path, args, task, loss, strategy, train, val, holdout=None) -> dict:
     """Trains (or resumes) the run in `out`, which this process holds, and writes its results."""
     backends.make_deterministic()
     steps_per_epoch = len(training_batches(args, train))
@@ -487,20 +522,21 @@ def train_into(out: Path, args, task, loss, strategy, train, val) -> dict:
 
     if args.verbose:
         model.summary()
-    while not fit(model, args, out, steps_per_epoch, train, val, task, redrawn):
+    while not fit(model, args, out, steps_per_epoch, train, val, task, redrawn, holdout):
         log(f"initialisation {redrawn[-1]['initialisation_seed']}: outputs {redrawn[-1]['dead_outputs']} peak "
             f"on one pixel after epoch {redrawn[-1]['epoch']}; starting again from initialisation "
             f"{redraw.initialisation_seed(args.seed, len(redrawn))} (--redraw_dead)")
         keras.backend.clear_session()
         model = next_draw()
-    train_while_short(model, args, out, steps_per_epoch, train, val, task, redrawn, log)
+    train_while_short(model, args, out, steps_per_epoch, train, val, task, redrawn, log, holdout)
 
-    metrics = write_results(args, task, model, train, val, out, redrawn)
+    metrics = write_results(args, task, model, train, val, out, redrawn, holdout)
     log(summary_line(task, metrics))
     return metrics
 
 
-def train_while_short(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list, log):
+def train_while_short(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list, log,
+                      holdout=None):
     """--extra_epochs: one more epoch at a time while the training set misses --fit_target (lab/extra_epochs.py)."""
     while extra_epochs.used(read_history(out / "history.csv"), args) < args.extra_epochs:
         figure, short = extra_epochs.short_of_target(evaluate(model, train, args.minibatch), task, args.fit_target)
@@ -510,16 +546,17 @@ def train_while_short(model, args, out: Path, steps_per_epoch: int, train, val, 
         log(f"train {task.best_metric} {figure:.4f} misses --fit_target {args.fit_target:g}: "
             f"epoch {epochs} (extra {epochs - args.epochs} of {args.extra_epochs})")
         fit(model, argparse.Namespace(**{**vars(args), "epochs": epochs}), out, steps_per_epoch, train, val, task,
-            redrawn)
+            redrawn, holdout)
 
 
-def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list) -> bool:
+def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list, holdout=None) -> bool:
     """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
     (lab/redraw.py), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
     clock = ElapsedTime(out / "history.csv", spent_before, args.time_budget)
-    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, clock, len(redrawn) < args.redraw_dead)
+    callbacks = make_callbacks(args, out, steps_per_epoch, train, val, task, clock, len(redrawn) < args.redraw_dead,
+                               holdout)
     try:
         fit_in_order(model, training_batches(args, train), callbacks, epochs=args.epochs,
                      validation_data=None if args.skipval else EpochBatches(val, args.minibatch),

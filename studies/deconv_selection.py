@@ -1,0 +1,154 @@
+"""Deconv classification on uniform at the paper's budget, cells of its sweep chosen on a holdout, not on test.
+
+    python -m studies.deconv_selection [--cells model1x_mb32_LR0.002_l2reg0.01_fs3 ...] [--jobs 1] [--report-only]
+
+The paper's ~86% is the best test accuracy over its 324-cell sweep: the cell
+and the epoch were chosen on the figure reported. Here each cell (named as
+experiment_logs.sh names them: model<mul>x_mb<mb>_LR<lr>_l2reg<l2>_fs<fs>, a
+cell outside the sweep's grid too) trains with the sweep's flags at the
+paper's budget (1,000 epochs, the LR ÷10 every 200) on the training split
+less a tenth carved from it (train.py --holdout 0.1). Writes into --results
+table.md: per cell its train, holdout and val (the file's val split, the
+paper's test) figures, final and best with their epochs; then the cell and
+epoch the holdout chooses with its val figure, beside the best val over every
+cell and epoch, the paper's way of choosing. Runs resume; --report-only reads
+them as they stand while they train.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import multiprocessing
+import re
+import sys
+from pathlib import Path
+
+from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
+
+from lab import not_so_clevr as generator, supervised_training
+from lab.provenance import command_line, stamped
+from lab.runs import clear_if_stale, locked, read_history
+from lab.util import CliError, Parser, positive, run_cli
+
+CELL_NAME = re.compile(r"model(?P<mul>\d+)x_mb(?P<mb>\d+)_LR(?P<lr>[\d.]+)_l2reg(?P<l2>[\d.]+)_fs(?P<fs>\d+)")
+DEFAULT_CELLS = ("model1x_mb32_LR0.002_l2reg0._fs3",  # the §4 table's cell
+                 "model1x_mb32_LR0.002_l2reg0.01_fs3", "model3x_mb32_LR0.002_l2reg0.001_fs4",
+                 "model1x_mb32_LR0.002_l2reg0.03_fs3")  # a stronger decay than the sweep's largest
+SCHEDULE = "-E {epochs} --opt adam --lrpolicy step --lrstepratio 0.1 --lrstepevery 200 --lrmaxsteps 4"  # the sweep's
+
+
+def parse_args(argv=None):
+    parser = Parser(prog="python -m studies.deconv_selection", description=__doc__.splitlines()[0],
+                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--cells", nargs="+", default=list(DEFAULT_CELLS), metavar="CELL")
+    parser.add_argument("--holdout", type=float, default=0.1, help="fraction of train carved as the selection split")
+    parser.add_argument("--epochs", "-E", type=positive(int), default=1000)
+    parser.add_argument("--jobs", "-j", type=positive(int), default=1, help="cells at once, a process each")
+    parser.add_argument("--report-only", action="store_true", help="the table of the runs as they stand")
+    parser.add_argument("--results", default="results/deconv_selection")
+    parser.add_argument("--data-dir", default="data")
+    args = parser.parse_args(argv)
+    args.command = command_line(parser.prog, argv)
+    for cell in args.cells:
+        if not CELL_NAME.fullmatch(cell):
+            parser.error(f"cell {cell!r} is not named model<mul>x_mb<mb>_LR<lr>_l2reg<l2>_fs<fs>")
+    return args
+
+
+def cell_argv(cell: str, args) -> list:
+    """train.py's flags for a cell: the sweep's (experiment_logs.sh), the holdout, no evaluation arrays."""
+    flags = CELL_NAME.fullmatch(cell).groupdict()
+    return ["--arch", "deconv_classification", "-mb", flags["mb"], *SCHEDULE.format(epochs=args.epochs).split(),
+            "-L", flags["lr"], "--l2", flags["l2"], "-mul", flags["mul"], "-fs", flags["fs"],
+            "--holdout", str(args.holdout), "--evaluation_h5", "none", "--quiet",
+            "--data_h5", str(generator.dataset_path(args.data_dir, "uniform")),
+            "--output", str(Path(args.results) / "runs" / cell)]
+
+
+def train_cell(cell: str, args) -> str:
+    argv = cell_argv(cell, args)
+    clear_if_stale(Path(args.results) / "runs" / cell, *supervised_training.run_flags(argv))
+    supervised_training.main(argv)
+    return cell
+
+
+def train_all(args):
+    if args.jobs == 1:
+        for cell in args.cells:
+            print(f"{train_cell(cell, args)} done", flush=True)
+        return
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        longest_first = sorted(args.cells, key=step_cost, reverse=True)
+        for future in concurrent.futures.as_completed([pool.submit(train_cell, cell, args) for cell in longest_first]):
+            print(f"{future.result()} done", flush=True)
+
+
+def step_cost(cell: str) -> float:
+    """A cell's relative cost per step: its deconvs' widths squared and kernel areas, over its minibatch's steps."""
+    flags = CELL_NAME.fullmatch(cell).groupdict()
+    return int(flags["mul"]) ** 2 * int(flags["fs"]) ** 2 / int(flags["mb"])
+
+
+def cell_figures(cell: str, args) -> dict | None:
+    """A cell's figures from its history.csv so far: final and best of train, holdout and val accuracy."""
+    folder = Path(args.results) / "runs" / cell
+    history = read_history(folder / "history.csv")
+    if not history:
+        return None
+    figures = {"cell": cell, "epochs": len(history), "time_s": float(history[-1]["time_s"])}
+    for part, key in (("train", "accuracy"), ("holdout", "holdout_accuracy"), ("val", "val_accuracy")):
+        values = [float(row[key]) for row in history]
+        best = max(range(len(values)), key=values.__getitem__)
+        figures[part] = {"final": values[-1], "best": values[best], "best_epoch": best + 1}
+    figures["val_at_best_holdout"] = float(history[figures["holdout"]["best_epoch"] - 1]["val_accuracy"])
+    return figures
+
+
+def table(cells: list, args) -> str:
+    lines = ["| cell | in the sweep | epochs | train, final | holdout: final (best, epoch) | "
+             "val: final (best, epoch) | hours |", "|---|---|---:|---:|---:|---:|---:|"]
+    for figures in cells:
+        lines.append(f"| `{figures['cell']}` | {'yes' if in_sweep(figures['cell']) else 'no'} | "
+                     f"{figures['epochs']} of {args.epochs} | {figures['train']['final']:.1%} | "
+                     f"{part_text(figures['holdout'])} | {part_text(figures['val'])} | "
+                     f"{figures['time_s'] / 3600:.1f} |")
+    chosen = max(cells, key=lambda figures: figures["holdout"]["best"])
+    best_val = max(cells, key=lambda figures: figures["val"]["best"])
+    lines += ["", f"Chosen on the holdout (cell and epoch): `{chosen['cell']}` at epoch "
+                  f"{chosen['holdout']['best_epoch']} (holdout {chosen['holdout']['best']:.1%}): "
+                  f"val {chosen['val_at_best_holdout']:.1%}.",
+              f"Chosen on val, the paper's way (the best val over every cell and epoch): `{best_val['cell']}` at "
+              f"epoch {best_val['val']['best_epoch']}: val {best_val['val']['best']:.1%}. The paper: ~86%."]
+    return "\n".join(lines) + "\n"
+
+
+def part_text(part: dict) -> str:
+    return f"{part['final']:.1%} ({part['best']:.1%}, {part['best_epoch']})"
+
+
+def in_sweep(cell: str) -> bool:
+    """The cell is one of experiment_logs.sh's 162 deconv classification cells on a split."""
+    flags = CELL_NAME.fullmatch(cell).groupdict()
+    return (flags["lr"] in ("0.001", "0.002", "0.005", "0.01", "0.02", "0.05") and flags["l2"] in ("0.", "0.001",
+            "0.01") and flags["fs"] in "234" and flags["mul"] in "123" and flags["mb"] in ("16", "32"))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = Path(args.results)
+    if not args.report_only:
+        with locked(out):
+            if not generator.dataset_path(args.data_dir, "uniform").exists():
+                generator.main(["--out-dir", args.data_dir, "--splits", "uniform"])
+            train_all(args)
+    cells = [figures for figures in (cell_figures(cell, args) for cell in args.cells) if figures]
+    if not cells:
+        raise CliError(f"no cell of {out} has finished an epoch: run without --report-only first")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(stamped(table(cells, args), args.command))
+    (out / "results.json").write_text(json.dumps({"holdout": args.holdout, "cells": cells}, indent=2) + "\n")
+    print((out / "table.md").read_text())
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
