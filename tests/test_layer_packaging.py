@@ -29,6 +29,7 @@ def test_pip_installs_the_layer_module_with_keras_and_numpy_as_its_only_dependen
     requirements = sorted(line.split(":", 1)[1].split(">")[0].split("<")[0].strip()
                           for line in metadata.splitlines() if line.startswith("Requires-Dist:"))
     assert requirements == ["keras", "numpy"]
+    assert "License: Apache-2.0" in metadata.splitlines()
     imported = subprocess.run([sys.executable, "-c", "import CoordConv; print(CoordConv.__file__)"],
                               cwd=tmp_path, env={"PYTHONPATH": str(site), "TF_CPP_MIN_LOG_LEVEL": "3"},
                               capture_output=True, text=True, check=True)
