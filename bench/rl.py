@@ -106,7 +106,7 @@ def network_cycle(agent):
 
     def cycle():
         for step in range(NSTEPS + 1):
-            agent.predict_on_batch(frames[(step % NSTEPS) * ENVS:(step % NSTEPS + 1) * ENVS])
+            agent.act(frames[(step % NSTEPS) * ENVS:(step % NSTEPS + 1) * ENVS])
         agent.train_on_batch(batch)
 
     return cycle

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lab import backends
 from lab.runs import TrackedSteps
 
 FIGURES = ("policy_loss", "value_loss", "entropy")
@@ -60,11 +61,14 @@ class BaselinesRMSprop(keras.optimizers.RMSprop):
     """
 
     def build(self, variables):
+        """RMSprop's slots, the mean square created at ones (an assignment after creation is lost on TensorFlow,
+        where Keras builds the optimizer in a scope that discards it)."""
         if self.built:
             return
-        super().build(variables)
-        for mean_square in self._velocities:
-            mean_square.assign(ops.ones(mean_square.shape, dtype=mean_square.dtype))
+        keras.optimizers.Optimizer.build(self, variables)
+        self._velocities = self.add_optimizer_variables(variables, "velocity", initializer="ones")
+        self._momentums = self.add_optimizer_variables(variables, "momentum") if self.momentum > 0 else []
+        self._average_gradients = self.add_optimizer_variables(variables, "average_gradient") if self.centered else []
 
 
 class A2CAgent(TrackedSteps):
@@ -80,6 +84,7 @@ class A2CAgent(TrackedSteps):
     def __init__(self, network, weights: LossWeights = LossWeights(), seed=0, **kwargs):
         super().__init__(FIGURES, seed, **kwargs)
         self.network, self.loss_weights = network, weights
+        self.act = backends.compiled_inference(network)  # frames -> {"logits", "value"} as NumPy, for acting
 
     def call(self, frames, training=False):
         return self.network(frames, training=training)

@@ -118,6 +118,26 @@ def device() -> str:
     return NAME
 
 
+def compiled_inference(model):
+    """model(x, training=False) compiled once, returning NumPy: what predict_on_batch does, without its ~0.5 ms of
+    bookkeeping a call (an A2C rollout calls the network a dozen times on a few frames)."""
+    import numpy as np
+
+    if NAME == "jax":
+        import jax
+
+        run = jax.jit(lambda trainable, non_trainable, x: model.stateless_call(trainable, non_trainable, x,
+                                                                               training=False)[0])
+        return lambda x: keras.tree.map_structure(np.asarray, run(
+            [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], x))
+    if is_tensorflow():
+        import tensorflow as tf
+
+        run = tf.function(lambda x: model(x, training=False))
+        return lambda x: keras.tree.map_structure(lambda tensor: tensor.numpy(), run(x))
+    return model.predict_on_batch
+
+
 def make_deterministic():
     """The same seed gives the same numbers: TensorFlow needs op determinism; JAX's CPU kernels are deterministic."""
     if is_tensorflow():

@@ -208,7 +208,7 @@ class Rollouts:
     def act_and_send(group, part, t, act, rng, rollout):
         frames = group.frames
         outputs = act(frames)
-        actions = sample_actions(np.asarray(outputs["logits"]), rng)
+        actions = sample_actions(outputs["logits"], rng)
         group.send(actions)
         rollout["frames"][t, part], rollout["actions"][t, part] = frames, actions
         rollout["values"][t, part] = outputs["value"]
@@ -231,7 +231,7 @@ def update_batch(rollout: dict, gamma: float) -> dict:
 
 def update_once(agent: A2CAgent, rollouts: Rollouts, rng: np.random.Generator, gamma: float) -> dict:
     """One rollout of every game, then one A2C update on it: the update's figures."""
-    batch = update_batch(rollouts.collect(agent.predict_on_batch, rng), gamma)
+    batch = update_batch(rollouts.collect(agent.act, rng), gamma)
     return agent.train_on_batch(batch, return_dict=True)
 
 
@@ -374,9 +374,10 @@ def evaluate(network, setting: atari.AtariSetting, episodes: int, seed: int) -> 
     games = atari.Games(setting, episodes, EVALUATION_SEED + seed)
     rng = np.random.default_rng([EVALUATION_SEED, seed])
     scores, frames = np.full(episodes, np.nan), np.zeros(episodes, dtype=np.int64)
+    act = backends.compiled_inference(network)
     try:
         while np.isnan(scores).any():
-            games.send(sample_actions(np.asarray(network.predict_on_batch(games.frames)["logits"]), rng))
+            games.send(sample_actions(act(games.frames)["logits"], rng))
             games.receive()
             for index, score, length in games.ended:
                 if np.isnan(scores[index]):
