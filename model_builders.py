@@ -297,6 +297,9 @@ def paper_regressor_stack(data_h5) -> str:
 
 # §5: the GAN and VAE networks (lab/archs.py names them <data>_<variant>).
 DCGAN_WIDTH = 64
+# Their last layers compute in float32 under a mixed policy (train_gan.py --dtype mixed_bfloat16): images, logits
+# and the posterior keep float32's precision for the losses, as Keras' mixed-precision guide advises.
+HEAD_DTYPE = "float32"
 
 
 def coordconv_generator(image_shape, z_dim, spec, *, bounded: bool, width=DCGAN_WIDTH):
@@ -311,7 +314,7 @@ def coordconv_generator(image_shape, z_dim, spec, *, bounded: bool, width=DCGAN_
     x = tiled_coordconv(layers.Reshape((1, 1, z_dim))(z), 8 * width, (height, image_width), spec)
     x = conv_stack(x, [4 * width, 4 * width, 2 * width, width], 1, spec, final_activation="relu")
     x = conv_stack(x, [width, width], 3, spec, final_activation="relu")
-    images = conv(x, channels, 1, spec, activation="tanh" if bounded else None)
+    images = conv(x, channels, 1, spec, activation="tanh" if bounded else None, dtype=HEAD_DTYPE)
     return keras.Model(z, images, name="coordconv_generator")
 
 
@@ -327,7 +330,8 @@ def deconv_generator(image_shape, z_dim, spec, *, bounded: bool, width=DCGAN_WID
     x = layers.ReLU()(batch_norm()(layers.Reshape((height // 16, image_width // 16, 8 * width))(x)))
     for filters in (4 * width, 2 * width, width):
         x = layers.ReLU()(batch_norm()(layers.Conv2DTranspose(filters, 5, 2, padding="same")(x)))
-    images = layers.Conv2DTranspose(channels, 5, 2, padding="same", activation="tanh" if bounded else None)(x)
+    images = layers.Conv2DTranspose(channels, 5, 2, padding="same", activation="tanh" if bounded else None,
+                                    dtype=HEAD_DTYPE)(x)
     return keras.Model(z, images, name="deconv_generator")
 
 
@@ -339,7 +343,7 @@ def discriminator(image_shape, add_coords: bool, *, width=DCGAN_WIDTH):
     """
     images = keras.Input(image_shape, name="images")
     features = downsampler(images, add_coords, width)
-    logits = layers.Dense(1, name="logits")(features)
+    logits = layers.Dense(1, name="logits", dtype=HEAD_DTYPE)(features)
     return keras.Model(images, {"logits": logits, "features": features}, name="discriminator")
 
 
@@ -371,8 +375,9 @@ def encoder(image_shape, z_dim: int, *, width=DCGAN_WIDTH):
     """
     images = keras.Input(image_shape, name="images")
     features = downsampler(images, False, width)
-    return keras.Model(images, {"mean": layers.Dense(z_dim, name="mean")(features),
-                                "log_var": layers.Dense(z_dim, name="log_var")(features)}, name="encoder")
+    return keras.Model(images, {"mean": layers.Dense(z_dim, name="mean", dtype=HEAD_DTYPE)(features),
+                                "log_var": layers.Dense(z_dim, name="log_var", dtype=HEAD_DTYPE)(features)},
+                       name="encoder")
 
 
 def build_vae(image_shape, z_dim: int, spec: ModelSpec, coordconv_decoder: bool, *, width=DCGAN_WIDTH):

@@ -272,3 +272,22 @@ def test_reproduce_gan_writes_a_table_plot_and_images_per_study(tmp_path, tiny_d
     assert all([r["seed"] for r in seed_runs] == [3] for seed_runs in results.values())
     assert (out / "metrics_vs_steps.png").stat().st_size > 0
     assert len(list((out / "images").glob("*.png"))) == 2 * images_per_run
+
+
+def test_steps_per_execution_changes_no_figure(tmp_path, tiny_data_dir):
+    """Six steps an epoch, four per compiled call (a remainder of two): the figures of one step per call."""
+    data_h5 = data_for("simple_gan", None, tiny_data_dir)
+    runs = [gan_training.main(gan_argv(tmp_path, data_h5, "--arch", "simple_coordconv_in_g", "-E", "2", "-mb", "8",
+                                       "--steps_per_execution", steps, name=f"run{steps}")) for steps in ("1", "4")]
+    assert runs[0]["steps_per_epoch"] == 6
+    assert_same_figures(runs[1], runs[0])
+
+
+def test_mixed_bfloat16_trains_with_float32_heads_and_snapshots_that_load(tmp_path, tiny_data_dir):
+    data_h5 = data_for("simple_gan", None, tiny_data_dir)
+    metrics = gan_training.main(gan_argv(tmp_path, data_h5, "--arch", "simple_coordconv_in_g", "--dtype",
+                                         "mixed_bfloat16"))
+    assert np.isfinite(float(metrics["history"][0]["g_loss"]))
+    generator = gan_training.keras.saving.load_model(tmp_path / "run" / "net_generator_final.keras")
+    assert generator.layers[1].compute_dtype == "bfloat16" and generator.layers[-1].compute_dtype == "float32"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["dtype"] == "mixed_bfloat16"
