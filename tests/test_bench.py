@@ -66,3 +66,13 @@ def test_bench_backends_prints_tensorflow_and_jax_side_by_side(tiny_data_dir):
     assert [row.split()[0] for row in rows] == ["coordconv_classification", "deconv_classification",
                                                 "coordconv_rendering", "coordconv_regressor"]
     assert all(float(row.split()[1]) > 0 and float(row.split()[2]) > 0 for row in rows)
+
+
+@pytest.mark.slow  # a minute: a child process per backend, six small GANs each
+def test_bench_steps_prints_the_gan_rows_on_both_backends():
+    ran = subprocess.run([sys.executable, "-m", "bench.steps", "--gan-only", "--gan-width", "4", "--gan-steps", "2"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    rows = ran.stdout.strip().splitlines()[2:]
+    assert len(rows) == 6 and all(row.split()[-2].endswith("x") for row in rows)
+    assert sum("mixed_bfloat16" in row for row in rows) == 2
