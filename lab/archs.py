@@ -26,7 +26,7 @@ class Arch:
     task: Optional[tasks.Task] = None  # train.py: what it learns
     center_map: bool = False  # train.py: it also outputs the center map (-interm, -nosfmx)
     max_pooled: bool = False  # train.py: its output is a global max over the image (--redraw_dead)
-    data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares) or "clevr"
+    data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares), "clevr" or "lsun"
     coords_in_generator: bool = False  # the GAN's generator, the VAE's decoder: the CoordConv one
     coords_in_discriminator: bool = False  # the GAN's discriminator sees coordinates
     coords: bool = False  # has CoordConv layers (train.py: --coords_init_scale; detection: where the paper adds them)
@@ -51,12 +51,13 @@ def _generative() -> list:
     gan_variants = {"gan": (False, False), "coordconv_in_g": (True, False), "coordconv_in_gd": (True, True)}
     vae_variants = {"vae": False, "coordconv_vae": True}
     entries = []
-    for data in ("simple", "clevr"):
+    for data in ("simple", "clevr", "lsun"):  # lsun: the clevr networks on LSUN's scenes (data/lsun_to_h5.py)
         entries += [Arch(f"{data}_{variant}", "train_gan.py", model_builders.build_gan, data=data,
                          coords_in_generator=in_g, coords_in_discriminator=in_d)
                     for variant, (in_g, in_d) in gan_variants.items()]
         entries += [Arch(f"{data}_{variant}", "train_vae.py", model_builders.build_vae, data=data,
-                         coords_in_generator=coordconv) for variant, coordconv in vae_variants.items()]
+                         coords_in_generator=coordconv) for variant, coordconv in vae_variants.items()
+                    if data != "lsun"]
     return entries
 
 

@@ -9,7 +9,8 @@ from lab.util import CliError
 
 GENERATE_COMMAND = "python data/not_so_clevr_generator.py"
 GENERATE_CLEVR_COMMAND = "python data/sort_of_clevr_generator.py"
-GAN_IMAGE_KEYS = {"simple": ("train_imagegray", "val_imagegray"), "clevr": ("train_x",)}
+GAN_IMAGE_KEYS = {"simple": ("train_imagegray", "val_imagegray"), "clevr": ("train_x",), "lsun": ("train_x",)}
+GENERATE_LSUN_COMMAND = "python data/lsun_to_h5.py --lmdb DIR (LSUN's export of a category)"
 CHUNK = 4096
 PER_EXAMPLE_SHAPE = {
     "image": lambda h, w: (h, w, 3),
@@ -76,8 +77,8 @@ def as_uint8(h5, key, generate) -> np.ndarray:
 
 
 def load_gan_images(path, data: str) -> np.ndarray:
-    """All images of a GAN dataset ('simple' or 'clevr'), uint8 (N, H, W, C)."""
-    generate = GENERATE_COMMAND if data == "simple" else GENERATE_CLEVR_COMMAND
+    """All images of a GAN dataset ('simple', 'clevr' or 'lsun'), uint8 (N, H, W, C)."""
+    generate = {"simple": GENERATE_COMMAND, "clevr": GENERATE_CLEVR_COMMAND, "lsun": GENERATE_LSUN_COMMAND}[data]
     with open_h5(path, generate) as h5:
         missing = [key for key in GAN_IMAGE_KEYS[data] if key not in h5]
         if missing:

@@ -4,7 +4,8 @@
         --z_dim 256 --snapshot-every 1
 
 simple_* train on the Not-so-Clevr gray squares (train and val together, as
-the paper), clevr_* on Sort-of-Clevr. As the paper's code, each batch gets one
+the paper), clevr_* on Sort-of-Clevr, lsun_* (the clevr networks) on an LSUN
+category converted by data/lsun_to_h5.py, the original README's "LSUN GAN". As the paper's code, each batch gets one
 forward pass that moves the BatchNorm statistics and gives the logged losses,
 then one discriminator step and two generator steps on the same z (the
 non-saturating loss; BatchNorm normalises by the batch in all of them). The
@@ -46,7 +47,8 @@ def parse_args(argv=None):
     parser = standard_parser(__doc__.splitlines()[0], archs.names("train_gan.py"))
     parser.add_argument("--data_h5", default=None,
                         help=f"default: {generative.DEFAULT_DATA['simple']} for simple_*, "
-                             f"{generative.DEFAULT_DATA['clevr']} for clevr_*")
+                             f"{generative.DEFAULT_DATA['clevr']} for clevr_*, {generative.DEFAULT_DATA['lsun']} "
+                             "for lsun_*")
     parser.add_argument("--z_dim", type=positive(int), default=10, help="dimension of the noise vector")
     parser.add_argument("--lr2", type=positive(float), default=None,
                         help="the generator's learning rate (default: --lr)")
@@ -248,16 +250,16 @@ def write_results(args, gan: GAN, out: Path, data_report: dict, steps: int) -> d
         args, out, history, data_file(args),
         {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()}, steps,
         epochs_per_minute=60.0 * len(history) / wall if wall else None,
-        data={"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])},
+        data={"one_of_each": data_report["one_of_each"], "cells": len(data_report["cells"])} if data_report else None,
         final=generative.final_figures(history))
     write_json(out / "metrics.json", metrics)
     return metrics
 
 
 def summary_line(metrics: dict) -> str:
-    return (f"{after_epochs(metrics)}, "
-            f"{generative.figures_text(metrics['final'])} (data: {metrics['data']['one_of_each']:.1%} one of "
-            f"each, {metrics['data']['cells']} cells)")
+    data = metrics["data"]
+    return (f"{after_epochs(metrics)}, {generative.figures_text(metrics['final'])}"
+            + (f" (data: {data['one_of_each']:.1%} one of each, {data['cells']} cells)" if data else ""))
 
 
 def main(argv=None):
@@ -270,7 +272,8 @@ def main(argv=None):
         if args.load and not Path(args.load).is_dir():
             start_from_snapshot(gan.generator, args.load)
         write_config(out, args, data_h5=data_file(args))
-        data_report = generative.data_report(images, args.metric_samples, args.seed)
+        data_report = generative.data_report(images, args.metric_samples, args.seed) \
+            if archs.ARCHS[args.arch].data in generative.OBJECT_DATA else None
         log = console(args)
         log(f"{args.arch}: generator {gan.generator.count_params():,} params, discriminator "
             f"{gan.discriminator.count_params():,}; {len(images)} images from {data_file(args)}; output in {out}")

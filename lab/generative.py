@@ -18,7 +18,9 @@ from lab import archs, gan_metrics
 from lab.runs import TensorBoardWriter, write_json
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
-                "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5"}
+                "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5",
+                "lsun": "data/lsun/bedroom_train_lmdb_64x.h5"}
+OBJECT_DATA = ("simple", "clevr")  # data of counted objects: the mode-collapse and walk figures apply (not LSUN)
 GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
 WALKS = 8  # latent walks between fixed pairs of latents, for the strips and the walk metric
 FIGURES = ("one_of_each", "center_coverage", "walk_center_step", "walk_area_change", "walk_presence")
@@ -41,7 +43,9 @@ def scaled(images: np.ndarray) -> np.ndarray:
 
 
 def figures_text(final: dict) -> str:
-    """The epoch's mode-collapse and latent-walk figures, for a summary line."""
+    """The epoch's mode-collapse and latent-walk figures, for a summary line (none for data without objects)."""
+    if not final:
+        return "no object figures (the data's images hold no objects to count)"
     return (f"samples: {final['one_of_each']:.1%} one object of each colour, center coverage "
             f"{final['center_coverage']:.1%}; walks: centers move {final['walk_center_step']:.1f} px per step, "
             f"areas change {final['walk_area_change']:.0%}")
@@ -89,7 +93,8 @@ class EpochSamples(keras.callbacks.Callback):
     The latents of the grid and of the metric's samples are fixed (from the
     caller's seed), so epochs and runs compare image by image; `walk_latents`
     gives the WALKS x GRID_SIDE latents of the interpolation strips. The
-    figures before training go to initial_metrics.json.
+    figures before training go to initial_metrics.json; with no `data_report`
+    (LSUN: no objects to count) only the images are written.
     """
 
     def __init__(self, out: Path, grid_z: np.ndarray, metric_z: np.ndarray, data_report: dict):
@@ -126,6 +131,8 @@ class EpochSamples(keras.callbacks.Callback):
             plt.imsave(self.folder / f"{kind}_epoch{epoch:03d}.png", image)
         for kind in ("samples_bn0", "interpolation"):
             self.summaries.images(kind, images[kind][None], epoch)
+        if self.data_report is None:
+            return {}
         figures = {**gan_metrics.mode_collapse(samples, self.data_report),
                    **gan_metrics.latent_walk(walks.reshape(WALKS, GRID_SIDE, *walks.shape[1:]),
                                              self.data_report["area_range"], self.data_report["ink"])}
@@ -158,4 +165,4 @@ def save_networks(model, out: Path, pattern: str):
 
 
 def final_figures(history: list) -> dict:
-    return {key: float(history[-1][key]) for key in FIGURES} if history else None
+    return {key: float(history[-1][key]) for key in FIGURES if key in history[-1]} if history else None
