@@ -4,11 +4,16 @@ Objects are found by colour (red and blue on Sort-of-Clevr, white on the
 Not-so-Clevr gray images), split into 4-connected blobs (scipy.ndimage.label
 over the whole batch at once, never across images); blobs smaller than
 MIN_AREA pixels are ignored as speckle, and a blob counts as an object only if
-its area is one the data's objects have (within 50%). Two figures:
+its area is one the data's objects have (within 50%). Four figures:
 - `one_of_each`: the share of images with exactly one blob of each colour, and
   that blob object-sized;
 - `center_coverage`: of the 8x8 grid cells that hold an object center in the
-  data, the share that also hold one in the samples (1.0: no region missed).
+  data, the share that also hold one in the samples (1.0: no region missed);
+- `count_distance`: the total variation distance between the samples' and the
+  data's distributions of objects per image and colour (0: the same mix of
+  counts and colours; 1: none in common);
+- `position_distance`: the same between their distributions of object centres
+  over the 8x8 cells (0: objects where the data has them, as often).
 And one for the paper's latent-walk claim, `latent_walk`: along interpolations
 between fixed z, how far objects move per step against how much their area
 changes.
@@ -18,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 GRID = 8
+COUNT_CAP = 3  # objects of a colour per image are counted up to "3 or more"
 MIN_AREA = 20  # real objects have 81 (Not-so-Clevr) or over 250 (Sort-of-Clevr) pixels
 INK = 0.5  # a channel is on above this share of its range; a VAE's blurrier Bernoulli means use less
 
@@ -66,21 +72,42 @@ def objects_report(images: np.ndarray, area_range=None, ink: float = INK) -> dic
         area_range = (0.5 * min(areas), 1.5 * max(areas))
     low, high = area_range
     one_object = np.ones(len(images), bool)
-    cells = set()
-    for per_image in blobs.values():
+    cells, counts, positions = set(), np.zeros((len(images), len(blobs)), int), np.zeros((GRID, GRID))
+    for colour, per_image in enumerate(blobs.values()):
         for index, found in enumerate(per_image):
             objects = [(x, y) for x, y, area in found if low <= area <= high]
             one_object[index] &= len(found) == 1 and len(objects) == 1
-            cells.update(occupied_cell(x, y, images.shape[1:3]) for x, y in objects)
-    return {"one_of_each": float(one_object.mean()), "cells": cells, "area_range": area_range, "ink": ink}
+            counts[index, colour] = min(len(objects), COUNT_CAP)
+            for x, y in objects:
+                column, row = occupied_cell(x, y, images.shape[1:3])
+                cells.add((column, row))
+                positions[row, column] += 1
+    return {"one_of_each": float(one_object.mean()), "cells": cells, "area_range": area_range, "ink": ink,
+            "counts": shares(map(tuple, counts)), "positions": positions / max(positions.sum(), 1)}
+
+
+def shares(outcomes) -> dict:
+    """{outcome: its share} of a sequence of outcomes."""
+    values, frequency = np.unique(np.array(list(outcomes)), axis=0, return_counts=True)
+    return {tuple(int(v) for v in np.atleast_1d(value)): count / frequency.sum() for value, count in
+            zip(values, frequency)}
+
+
+def total_variation(ours: dict, theirs: dict) -> float:
+    """Half the L1 distance between two distributions given as {outcome: share}."""
+    return 0.5 * sum(abs(ours.get(key, 0.0) - theirs.get(key, 0.0)) for key in set(ours) | set(theirs))
 
 
 def mode_collapse(samples: np.ndarray, data_report: dict) -> dict:
     """The two figures for generated samples, against the data's report."""
     report = objects_report(samples, data_report["area_range"], data_report["ink"])
     data_cells = data_report["cells"]
+    sample_positions, data_positions = report["positions"], data_report["positions"]
     return {"one_of_each": report["one_of_each"],
             "center_coverage": len(report["cells"] & data_cells) / max(len(data_cells), 1),
+            "count_distance": total_variation(report["counts"], data_report["counts"]),
+            "position_distance": 0.5 * float(np.abs(sample_positions - data_positions).sum())
+            if sample_positions.any() else 1.0,
             "sample_cells": len(report["cells"]), "data_cells": len(data_cells)}
 
 

@@ -23,7 +23,8 @@ DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
 OBJECT_DATA = ("simple", "clevr")  # data of counted objects: the mode-collapse and walk figures apply (not LSUN)
 GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
 WALKS = 8  # latent walks between fixed pairs of latents, for the strips and the walk metric
-FIGURES = ("one_of_each", "center_coverage", "walk_center_step", "walk_area_change", "walk_presence")
+FIGURES = ("one_of_each", "center_coverage", "count_distance", "position_distance", "walk_center_step",
+           "walk_area_change", "walk_presence")
 
 
 def data_file(args) -> str:

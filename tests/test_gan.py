@@ -1,6 +1,7 @@
 """The GAN experiments: Sort-of-Clevr data, the mode-collapse metric, and train_gan.py."""
 
 import json
+import shutil
 
 import h5py
 import numpy as np
@@ -69,6 +70,7 @@ def test_metric_scores_real_data_near_perfect(clevr_data):
     data_report = gan_metrics.objects_report(images[:150])
     figures = gan_metrics.mode_collapse(images[150:], data_report)
     assert figures["one_of_each"] == 1.0 and figures["center_coverage"] >= 0.9
+    assert figures["count_distance"] == 0.0 and figures["position_distance"] < 0.3  # 150 images: sampling noise
 
 
 @pytest.mark.parametrize("fake", ["white", "black", "gray", "noise"])
@@ -79,6 +81,7 @@ def test_metric_scores_a_constant_or_noise_image_near_zero(clevr_data, fake):
                else np.full(shape, values[fake], np.float32))
     figures = gan_metrics.mode_collapse(samples, gan_metrics.objects_report(clevr_data["train_x"]))
     assert figures["one_of_each"] == 0.0 and figures["center_coverage"] == 0.0
+    assert figures["count_distance"] == 1.0 and figures["position_distance"] == 1.0
 
 
 def test_metric_rejects_a_smear_of_colour(clevr_data):
@@ -93,6 +96,20 @@ def test_metric_sees_collapse_to_one_image(clevr_data):
     images = clevr_data["train_x"]
     figures = gan_metrics.mode_collapse(np.repeat(images[:1], 100, axis=0), gan_metrics.objects_report(images))
     assert figures["one_of_each"] == 1.0 and figures["center_coverage"] < 0.1
+    assert figures["count_distance"] == 0.0 and figures["position_distance"] > 0.9  # right counts, two places
+
+
+def test_count_distance_sees_a_colour_dropped(clevr_data):
+    """Samples with the red object painted white: one blue each, no red; against one of each, all different."""
+    images = clevr_data["train_x"][:50].copy()
+    red = np.all(images == sort_of_clevr_colour("red"), axis=-1)
+    images[red] = 1.0
+    figures = gan_metrics.mode_collapse(images, gan_metrics.objects_report(clevr_data["train_x"]))
+    assert figures["count_distance"] == 1.0 and figures["position_distance"] < 0.5  # the blue ones are where they were
+
+
+def sort_of_clevr_colour(name: str) -> np.ndarray:
+    return np.array(clevr.COLOURS[name], np.float32) / 127.5 - 1.0
 
 
 def square_walk(centers_x, sides):
@@ -294,3 +311,39 @@ def test_mixed_bfloat16_trains_with_float32_heads_and_snapshots_that_load(tmp_pa
     generator = gan_training.keras.saving.load_model(tmp_path / "run" / "net_generator_final.keras")
     assert generator.layers[1].compute_dtype == "bfloat16" and generator.layers[-1].compute_dtype == "float32"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["dtype"] == "mixed_bfloat16"
+
+
+def test_a_run_resumed_from_packed_parts_equals_an_unbroken_one(tmp_path, tiny_data_dir):
+    """gpu/gan_scale.sh carries a run between GPU calls as parts: one epoch, packed in parts of 40 KiB, the run
+    folder deleted, unpacked, a second epoch; against two epochs unbroken."""
+    from studies import gan_scale
+
+    data_h5 = data_for("simple_gan", None, tiny_data_dir)
+    flags = ("--arch", "simple_coordconv_in_g", "-mb", "8", "--steps_per_execution", "2")
+    gan_training.main(gan_argv(tmp_path, data_h5, *flags, name="carried"))
+    manifest = gan_scale.main(["pack", str(tmp_path / "carried"), str(tmp_path / "parts"), "--part-mib", "0.04"])
+    assert len(manifest["parts"]) > 2 and all((tmp_path / "parts" / name).stat().st_size <= 0.04 * 2 ** 20
+                                              for name in manifest["parts"])
+    shutil.rmtree(tmp_path / "carried")
+    gan_scale.main(["unpack", str(tmp_path / "parts"), str(tmp_path / "carried")])
+    resumed = gan_training.main(gan_argv(tmp_path, data_h5, *flags, "-E", "2", name="carried"))
+    unbroken = gan_training.main(gan_argv(tmp_path, data_h5, *flags, "-E", "2", name="unbroken"))
+    assert [int(row["epoch"]) for row in resumed["history"]] == [0, 1]
+    assert_same_figures(resumed, unbroken)
+
+
+def test_damaged_or_missing_parts_are_one_line(tmp_path, capsys):
+    from studies import gan_scale
+
+    (tmp_path / "run" / "backup").mkdir(parents=True)
+    (tmp_path / "run" / "backup" / "weights").write_bytes(b"x" * 100)
+    gan_scale.main(["pack", str(tmp_path / "run"), str(tmp_path / "parts"), "--part-mib", "0.001"])
+    (tmp_path / "parts" / "run.tar.part01").write_bytes(b"changed")
+    elsewhere = str(tmp_path / "elsewhere" / "run")  # parts belong to the run folder of the same name
+    assert run_cli(gan_scale.main, ["unpack", str(tmp_path / "parts"), elsewhere]) == 2
+    assert "do not match their manifest" in capsys.readouterr().err
+    (tmp_path / "parts" / "run.tar.part00").unlink()
+    assert run_cli(gan_scale.main, ["unpack", str(tmp_path / "parts"), elsewhere]) == 2
+    assert "lacks run.tar.part00" in capsys.readouterr().err
+    assert run_cli(gan_scale.main, ["pack", str(tmp_path / "nothing"), str(tmp_path / "parts")]) == 2
+    assert "has no backup/ to pack" in capsys.readouterr().err

@@ -66,3 +66,36 @@ def test_the_deconv_cells_probe_names_fourteen_cells_of_the_papers_sweep():
                              "--split", "uniform"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     names = set(re.findall(r"(?:-r |--output \S+/)(model\S+)", listed))
     assert len(cells) == len(set(cells)) == 14 and set(cells) <= names and len(names) == 324
+
+
+SCALE = ROOT / "gpu" / "gan_scale.sh"
+
+
+@pytest.mark.slow  # 3 minutes on a core: two calls of two tiny GANs
+def test_the_gan_scale_protocol_carries_both_runs_into_a_second_call_on_jax(tmp_path):
+    runner = f"{sys.executable} {ROOT / 'tests' / 'without_tensorflow.py'}"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "PYTHON": runner}
+    first = subprocess.run(["bash", str(SCALE), str(tmp_path / "first"), "--smoke"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+    parts = tmp_path / "first" / "parts"
+    assert sorted(path.name for path in parts.glob("*.manifest.json")) == [
+        "clevr_coordconv_in_gd.manifest.json", "clevr_gan.manifest.json"]
+    second = subprocess.run(["bash", str(SCALE), str(tmp_path / "second"), "--smoke", str(parts)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=1200)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr
+    for arch in ("clevr_gan", "clevr_coordconv_in_gd"):
+        with open(tmp_path / "second" / "runs" / arch / "history.csv") as history:
+            assert [row["epoch"] for row in csv.DictReader(history)] == ["0", "1"]
+    assert "| clevr_coordconv_in_gd | 2 |" in (tmp_path / "second" / "runs" / "table.md").read_text()
+    assert not (tmp_path / "second" / "parts").exists()  # both finished: nothing to carry
+    listed = subprocess.run(["tar", "-tf", str(tmp_path / "second" / "results.tar")], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert "runs/side_by_side.png" in listed and "runs/clevr_gan/history.csv" in listed
+
+
+def test_gan_scale_refuses_parts_that_are_not_a_folder(tmp_path):
+    ran = subprocess.run(["bash", str(SCALE), str(tmp_path / "out"), str(tmp_path / "missing")], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert ran.returncode == 2 and "is not a folder (a previous call's OUT/parts)" in ran.stderr
+    assert ran.stderr.count("\n") == 1
