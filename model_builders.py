@@ -20,6 +20,9 @@ from keras import layers
 from CoordConv import CoordConv, CoordConv2D, coordinate_channel_count
 
 IMAGE_SIZE = 64
+# The generative and RL networks' last layers compute in float32 under a mixed policy (--dtype mixed_bfloat16):
+# images, logits, values and the posterior keep float32's precision for the losses, as Keras' guide advises.
+HEAD_DTYPE = "float32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,9 +300,6 @@ def paper_regressor_stack(data_h5) -> str:
 
 # §5: the GAN and VAE networks (lab/archs.py names them <data>_<variant>).
 DCGAN_WIDTH = 64
-# Their last layers compute in float32 under a mixed policy (train_gan.py --dtype mixed_bfloat16): images, logits
-# and the posterior keep float32's precision for the losses, as Keras' mixed-precision guide advises.
-HEAD_DTYPE = "float32"
 
 
 def coordconv_generator(image_shape, z_dim, spec, *, bounded: bool, width=DCGAN_WIDTH):
@@ -410,13 +410,13 @@ def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float
                 "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
 
     frames = keras.Input(frames_shape, dtype="uint8", name="frames")
-    x = layers.Permute((2, 3, 1))(layers.Rescaling(1.0 / 255.0)(frames))
+    x = layers.Rescaling(1.0 / 255.0)(layers.Permute((2, 3, 1))(frames))  # moved as bytes: a quarter of the data
     for index, (filters, size, stride) in enumerate(NATURE_CONVS):
         with_coords = coords == "all" or (coords == "first" and index == 0)
         x = (CoordConv2D if with_coords else layers.Conv2D)(filters, size, stride, activation="relu",
                                                              **kernel(np.sqrt(2)))(x)
     x = layers.Dense(512, activation="relu", **kernel(np.sqrt(2)))(layers.Flatten()(x))
-    logits = layers.Dense(actions, name="logits", **kernel(0.01))(x)
-    value = layers.Dense(1, **kernel(1.0))(x)
-    return keras.Model(frames, {"logits": logits, "value": layers.Reshape((), name="value")(value)},
+    logits = layers.Dense(actions, name="logits", dtype=HEAD_DTYPE, **kernel(0.01))(x)
+    value = layers.Dense(1, dtype=HEAD_DTYPE, **kernel(1.0))(x)
+    return keras.Model(frames, {"logits": logits, "value": layers.Reshape((), name="value", dtype=HEAD_DTYPE)(value)},
                        name=f"a2c_{'coordconv_' + coords if coords else 'conv'}")

@@ -11,8 +11,9 @@ setting (16 games, 5-step rollouts, the Nature CNN):
   on 16 observations: 5 steps and the bootstrap value) and one update on 80,
   a cycle worth 320 frames;
 - training as a whole (a2c_coordconv): rollouts and updates as train_rl.py
-  runs them, serial (one group: act, step, act, step) and overlapped (two
-  groups: one steps while the network acts for the other).
+  runs them, serial (one group: act, step, act, step), overlapped (two
+  groups: one steps while the network acts for the other), and serial under
+  --dtype mixed_bfloat16.
 Keras chooses its backend once per process, so each backend runs in a child
 process (`--child`), one after the other; every figure is the median of
 --repeats timings interleaved with the others of its process.
@@ -30,6 +31,8 @@ import numpy as np
 BACKENDS = ("tensorflow", "jax")
 ENVS, NSTEPS = 16, 5
 CYCLE_FRAMES = ENVS * NSTEPS * 4  # frames of one rollout and update
+SERIAL, OVERLAPPED = "training, serial: 1 group", "training, overlapped: 2 groups"
+TRAININGS = ((1, "float32", SERIAL), (2, "float32", OVERLAPPED), (1, "mixed_bfloat16", f"{SERIAL}, bfloat16"))
 
 
 def environment_rates(game: str, repeats: int, steps: int = 300) -> dict:
@@ -71,6 +74,8 @@ def child_rates(game: str, repeats: int, updates: int) -> dict:
     """{row: frames/s} of the network alone and of whole training, on this process's backend."""
     from lab import backends  # noqa: F401  Keras on the backend the parent chose, quiet
 
+    import keras
+
     from lab import rl_training
 
     jobs = {}
@@ -80,12 +85,14 @@ def child_rates(game: str, repeats: int, updates: int) -> dict:
     rates = {name: CYCLE_FRAMES / seconds for name, seconds in median_times(jobs, repeats).items()}
     rng = np.random.default_rng(0)
     trainings = {}
-    for groups, name in ((1, "training, serial: 1 group"), (2, "training, overlapped: 2 groups")):
+    for groups, dtype, name in TRAININGS:
+        keras.mixed_precision.set_global_policy(dtype)
         run = run_settings("a2c_coordconv", game, groups)
         agent = rl_training.build_agent(run, 9, rl_training.parse_args(["--arch", "a2c_coordconv"]))
         rollouts = rl_training.Rollouts.of_atari(run)
         trainings[name] = lambda agent=agent, rollouts=rollouts: [
             rl_training.update_once(agent, rollouts, rng, run.gamma) for _ in range(updates)]
+    keras.mixed_precision.set_global_policy("float32")
     rates.update({name: updates * CYCLE_FRAMES / seconds for name, seconds in median_times(trainings, repeats).items()})
     return rates
 
@@ -126,9 +133,9 @@ def table(environments: dict, by_backend: dict) -> str:
     lines += [f"{name:<58} {rate:>10.0f} {'(same)':>8}" for name, rate in environments.items()]
     for name in by_backend[BACKENDS[0]]:
         lines.append(f"{name:<58} " + " ".join(f"{by_backend[b][name]:>{w}.0f}" for b, w in zip(BACKENDS, (10, 8))))
-    serial, overlapped = ("training, serial: 1 group", "training, overlapped: 2 groups")
-    lines.append("overlapped / serial: " + ", ".join(
-        f"{b} {by_backend[b][overlapped] / by_backend[b][serial]:.2f}x" for b in BACKENDS))
+    for name, other in ((OVERLAPPED, "overlapped"), (f"{SERIAL}, bfloat16", "bfloat16")):
+        lines.append(f"{other} / serial: " + ", ".join(
+            f"{b} {by_backend[b][name] / by_backend[b][SERIAL]:.2f}x" for b in BACKENDS))
     return "\n".join(lines)
 
 

@@ -61,9 +61,12 @@ def parse_args(argv=None):
                         help="linear: from --lr to 0 over --frames (baselines'); constant: --lr throughout")
     parser.add_argument("--coords", default=None, choices=model_builders.A2C_COORDS,
                         help="a2c_coordconv's CoordConv layers: the first conv (default) or all three")
-    parser.add_argument("--env-groups", type=positive(int), default=2,
-                        help="the games split in groups, each stepped on its own emulator thread while the network "
-                             "acts for another (1: act, step, act, step)")
+    parser.add_argument("--env-groups", type=positive(int), default=1,
+                        help="the games split in groups, each stepped while the network acts for another (1: act, "
+                             "step, act, step on all the cores; python -m bench.rl says which is faster on a machine)")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "mixed_bfloat16"),
+                        help="mixed_bfloat16: the network computes in bfloat16 (variables, logits and values stay "
+                             "float32); baselines' A2C is float32")
     parser.add_argument("--log-every", type=positive(int), default=50_000, metavar="FRAMES",
                         help="a history row, TensorBoard point and backup every FRAMES frames")
     parser.add_argument("--eval-episodes", type=positive(int), default=30,
@@ -455,6 +458,7 @@ def main(argv=None):
         return evaluate_run(args)
     run = validate(args)
     with started_run(args, run.setting.game) as out, contextlib.closing(Rollouts.of_atari(run)) as rollouts:
+        keras.mixed_precision.set_global_policy(args.dtype)
         agent = build_agent(run, rollouts.actions, args)
         if args.load and not Path(args.load).is_dir():
             start_from_snapshot(agent.network, args.load)

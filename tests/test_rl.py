@@ -203,7 +203,7 @@ def test_evaluate_alone_reads_the_runs_snapshot(short_run, capsys):
     (["--arch", "coordconv_classification"], "unknown --arch 'coordconv_classification'; choose one of: a2c_conv"),
     (["--arch", "a2c_conv", "--coords", "all"], "--coords chooses a2c_coordconv's CoordConv layers"),
     (["--arch", "a2c_conv", "-E", "3"], "-E/--epochs has no meaning for train_rl.py"),
-    (["--arch", "a2c_conv", "--envs", "5"], "--envs 5 does not split evenly into --env-groups 2"),
+    (["--arch", "a2c_conv", "--envs", "5", "--env-groups", "2"], "--envs 5 does not split evenly into --env-groups 2"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
     assert run_cli(rl_training.main, [*flags, "--output", str(tmp_path / "run")]) == 2
