@@ -165,9 +165,9 @@ class Rollouts:
 
     @classmethod
     def of_atari(cls, run: RLRun) -> "Rollouts":
-        """--envs games of --game in --env-groups groups sharing the machine's cores as emulator threads; game i is
-        seeded seed * envs + i, so the games do not depend on the grouping."""
-        per_group, threads = run.envs // run.env_groups, max(1, (os.cpu_count() or 1) // run.env_groups)
+        """--envs games of --game in --env-groups groups sharing the cores this process may use as emulator threads;
+        game i is seeded seed * envs + i, so the games do not depend on the grouping."""
+        per_group, threads = run.envs // run.env_groups, max(1, len(os.sched_getaffinity(0)) // run.env_groups)
         return cls([atari.Games(run.setting, per_group, run.seed * run.envs + i * per_group, threads)
                     for i in range(run.env_groups)], run.nsteps)
 
