@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU protocol: what a 2-core CPU cannot reach, run on Keras' JAX backend in about 8 minutes.
+# The GPU protocol: what a 2-core CPU cannot reach, run on Keras' JAX backend in about 8 minutes. The README's
+# two GANs at the paper's scale have a protocol of their own: gpu/gan_scale.sh.
 #
 #   bash gpu/run.sh OUT_DIR            # on the GPU machine, from the repository's root, .whl/ carried
 #   bash gpu/run.sh OUT_DIR --smoke    # the same steps at a tiny size, on any machine (tests/test_gpu_protocol.py)
@@ -9,9 +10,9 @@
 #  2. generates the Not-so-Clevr data there, then starts in the background `reproduce.py --baselines-full`: the
 #     three baselines at the paper's budget and their CoordConv rows, all twelve runs at once, each ending within
 #     BASELINE_SECONDS (OUT_DIR/baselines_full: table.md, curves.png, each run's history; baselines.log);
-#  3. generates Sort-of-Clevr and trains the original README's two GAN commands (clevr_gan,
-#     clevr_coordconv_in_gd) at once beside them, GAN_SECONDS each: per epoch, history.csv's mode-collapse and
-#     latent-walk figures and fake_images/ grids (ARCH.log);
+#  3. the A2C study (studies.reproduce_rl: Ms. Pac-Man, both archs, seeds 0-2) beside them, its six runs at once,
+#     each on a core of its own with the network on the GPU, RL_FRAMES frames or RL_SECONDS of training each,
+#     then its 30-game evaluation (OUT_DIR/rl: table.md, returns.png, each run's history; rl.log);
 #  4. once every training has ended, python -m bench.layer on the GPU, which then has nothing else to run.
 # A step that fails is reported and the others go on; the script then exits non-zero.
 # PYTHON overrides the interpreter (the smoke test runs it where TensorFlow cannot be imported), WHEELS the
@@ -29,17 +30,16 @@ export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false 
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2> >(tee -a "$OUT/log.txt" >&2)
 
-GAN_FLAGS="-mb 16 -L 0.0001 --lr2 .0005 --opt adam --z_dim 256"  # the original README's
 if [ -n "$SMOKE" ]; then
-    GAN_SECONDS=1 EPOCHS=1 CLEVR_COUNT=64 BENCH="--repeats 2"
-    GAN_FLAGS="$GAN_FLAGS --width 8 --metric-samples 8"
-    BASELINE_SECONDS=1 BASELINES="--only regression --splits quadrant --jobs 2"
+    BENCH="--repeats 2" BASELINE_SECONDS=1 BASELINES="--only regression --splits quadrant --jobs 2"
+    RL="--frames 640 --envs 4 --log-every 320 --eval-episodes 2 --seeds 0 --jobs 2"
 else
-    GAN_SECONDS=300 EPOCHS=1000 CLEVR_COUNT=50000 BENCH="--repeats 20"
-    BASELINE_SECONDS=390 BASELINES="--jobs 12"
+    BENCH="--repeats 20" BASELINE_SECONDS=390 BASELINES="--jobs 12"
+    # six runs at once, each on a core: about 2 million frames each in its 330 s, if the emulators run there as
+    # here (about 12,000 frames/s a thread); the evaluation's 30 games follow
+    RL="--frames 2000000 --time-budget 330 --jobs 6"
 fi
 DATA="$OUT/data"
-CLEVR="$DATA/sort_of_clevr/sort_of_clevr_2objs_10rad_${CLEVR_COUNT}imgs_64x.h5"
 
 step() { echo "=== $(date -u +%T) $*"; }
 
@@ -67,20 +67,13 @@ $PYTHON reproduce.py --baselines-full $BASELINES --time-budget "$BASELINE_SECOND
     --results "$OUT" >"$OUT/baselines.log" 2>&1 &
 BASELINES_PID=$!
 
-step "data: Sort-of-Clevr"
-$PYTHON data/sort_of_clevr_generator.py --out-dir "$DATA/sort_of_clevr" --count "$CLEVR_COUNT" --quiet
+step "the A2C study, in the background"
+# shellcheck disable=SC2086
+$PYTHON -m studies.reproduce_rl $RL --results "$OUT/rl" >"$OUT/rl.log" 2>&1 &
+RL_PID=$!
 
-GANS=()
-for arch in clevr_gan clevr_coordconv_in_gd; do
-    step "$arch for ${GAN_SECONDS} s, in the background"
-    # shellcheck disable=SC2086
-    $PYTHON train_gan.py --arch "$arch" $GAN_FLAGS -E "$EPOCHS" --time-budget "$GAN_SECONDS" \
-        --data_h5 "$CLEVR" --output "$OUT/$arch" >"$OUT/$arch.log" 2>&1 &
-    GANS+=("$arch:$!")
-done
-for gan in "${GANS[@]}"; do
-    finish "${gan%%:*}" "${gan##*:}"
-done
+finish rl "$RL_PID"
+tail -n 12 "$OUT/rl.log"
 finish baselines "$BASELINES_PID"
 tail -n 40 "$OUT/baselines.log"
 
