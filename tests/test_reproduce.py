@@ -312,3 +312,34 @@ def curve(val, times, task="classification", planned=None):
 ])
 def test_the_ratio_is_the_baselines_time_to_its_best_val_over_coordconvs_time_to_reach_it(coordconv, baseline, ratio):
     assert ratio in full_baselines.ratio_row(coordconv, baseline)
+
+
+def test_deconv_selection_trains_cells_on_train_less_the_holdout_and_chooses_on_the_holdout(tmp_path, tiny_data_dir):
+    from studies import deconv_selection
+
+    cells = ["model1x_mb16_LR0.002_l2reg0.01_fs3", "model1x_mb16_LR0.002_l2reg0.03_fs3"]
+    deconv_selection.main(["--cells", *cells, "-E", "2", "--holdout", "0.25", "--results", str(tmp_path),
+                           "--data-dir", str(tiny_data_dir)])
+    table = (tmp_path / "table.md").read_text()
+    assert f"| `{cells[0]}` | yes | 2 of 2 |" in table and f"| `{cells[1]}` | no | 2 of 2 |" in table
+    results = json.loads((tmp_path / "results.json").read_text())
+    chosen = max(results["cells"], key=lambda cell: cell["holdout"]["best"])
+    assert f"Chosen on the holdout (cell and epoch): `{chosen['cell']}`" in table
+    config = json.loads((tmp_path / "runs" / cells[0] / "config.json").read_text())
+    assert (config["holdout"], config["l2"], config["lrstepevery"], config["minibatch"]) == (0.25, 0.01, 200, 16)
+
+
+def test_a_deconv_selection_cell_has_the_sweeps_flags():
+    """The cell's train.py flags are experiment_logs.sh's for the same name, plus the holdout and budget ones."""
+    from studies import deconv_selection
+
+    cell = "model3x_mb32_LR0.002_l2reg0.001_fs4"
+    listed = subprocess.run(["bash", str(ROOT / "experiment_logs.sh"), "--dry-run", "--sweep", "deconv_classification",
+                             "--split", "uniform"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in listed.splitlines() if f"-r {cell} " in line or line.endswith(f"/{cell}"))
+    sweep = supervised_training.parse_args(line.split(" train.py ", 1)[1].split())
+    ours = supervised_training.parse_args(deconv_selection.cell_argv(cell, deconv_selection.parse_args([])))
+    for flag in ("arch", "minibatch", "epochs", "lr", "opt", "l2", "channel_mul", "filter_size", "lrpolicy",
+                 "lrstepratio", "lrstepevery", "lrmaxsteps"):
+        assert getattr(ours, flag) == getattr(sweep, flag), flag
+    assert ours.holdout == 0.1

@@ -118,6 +118,22 @@ def test_evaluation_files_hold_the_papers_arrays_before_training_and_at_snapshot
                 np.testing.assert_allclose(h5[name][()].sum(axis=(1, 2, 3)), total, rtol=1e-4)
 
 
+def test_holdout_carves_a_selection_split_from_train_and_scores_it_every_epoch(tmp_path, tiny_h5):
+    """A quarter of the 32 training examples, drawn from the seed, never trained on, scored as holdout_*."""
+    metrics = run_train(tmp_path, tiny_h5, "--arch", "coordconv_classification", "-E", "2", "--holdout", "0.25",
+                        "--evaluation_h5", "none")
+    assert all("holdout_accuracy" in row and "val_accuracy" in row for row in metrics["history"])
+    assert metrics["best_holdout"]["metric"] == "holdout_accuracy" and "holdout" in metrics["final"]
+    train, _ = supervised_training.load_data(*supervised_training.prepared(
+        ["--arch", "coordconv_classification", "--data_h5", str(tiny_h5)])[:2])
+    kept, holdout = supervised_training.carve_holdout(train, 0.25, seed=0)
+    assert len(holdout[0]) == 8 and len(kept[0]) == 24
+    together = np.concatenate([kept[0], holdout[0]])
+    assert sorted(map(tuple, together)) == sorted(map(tuple, train[0]))  # a split: nothing lost, nothing twice
+    again, _ = supervised_training.carve_holdout(train, 0.25, seed=0)
+    np.testing.assert_array_equal(again[0], kept[0])
+
+
 def test_evaluation_h5_none_keeps_only_the_metrics(tmp_path, tiny_h5):
     run_train(tmp_path, tiny_h5, "--arch", "conv_onehot_image", "--evaluation_h5", "none")
     out = tmp_path / "run"
@@ -464,6 +480,8 @@ def bad_files(tmp_path, tiny_h5):
     (["--data_h5", "{tiny}", "--fit_target", "0.99"], r"--extra_epochs and --fit_target go together"),
     (["--data_h5", "{tiny}", "--extra_epochs", "-1", "--fit_target", "0.99"], r"--extra_epochs -1 must be at least"),
     (["--data_h5", "{tiny}", "--coords_frame", "cm"], r"argument --coords_frame: invalid choice: 'cm'"),
+    (["--data_h5", "{tiny}", "--holdout", "1"], r"--holdout 1 must be at least 0 and below 1"),
+    (["--data_h5", "{tiny}", "--holdout", "0.001"], r"--holdout 0.001 of 32 training examples leaves no holdout"),
     (["--data_h5", "{tiny}", "--arch", "conv_regressor", "--coords_init_scale", "0"],
      r"--coords_init_scale scales CoordConv layers' weights; --arch conv_regressor has none"),
     (["--data_h5", "{tiny}", "--coords_init_scale", "-1"], r"--coords_init_scale -1.0 must be at least 0"),
