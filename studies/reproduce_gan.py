@@ -2,6 +2,7 @@
 deconv VAE against CoordConv VAE, over seeds.
 
     python -m studies.reproduce_gan [--studies gan vae] [--seeds 0 1 2] [--epochs 3] [--vae-epochs 5] [--width 8]
+                                    [--dtype mixed_bfloat16]
 
 Every network trains on the Not-so-Clevr squares (64x64 gray, one white
 square per image: "mode collapse" and "moving" are easy to measure), every
@@ -74,6 +75,8 @@ def parse_args(argv=None):
     parser.add_argument("--vae-epochs", type=positive(int), default=5, help="VAE epochs, of 89 steps")
     parser.add_argument("--width", type=positive(int), default=8, help="the networks' base width (paper: 64)")
     parser.add_argument("--metric-samples", type=positive(int), default=500)
+    parser.add_argument("--dtype", default="float32", choices=("float32", "mixed_bfloat16"),
+                        help="the GAN study's train_gan.py --dtype (the VAEs train in float32)")
     parser.add_argument("--results", default="results", help="each study writes into its own folder in it")
     parser.add_argument("--data-dir", default="data")
     args = parser.parse_args(argv)
@@ -86,7 +89,7 @@ def train_argv(study: str, arch: str, seed: int, args) -> list:
     return ["--arch", arch, "--data_h5", str(generator.dataset_path(args.data_dir, "uniform")),
             *STUDIES[study].flags.split(), "-E", str(epochs), "--width", str(args.width), "--seed", str(seed),
             "--metric-samples", str(args.metric_samples), "--snapshot-every", "0", "--quiet",
-            "--output", str(run_dir(args, study, arch, seed))]
+            "--output", str(run_dir(args, study, arch, seed)), *(["--dtype", args.dtype] if study == "gan" else [])]
 
 
 def study_dir(args, study: str) -> Path:
