@@ -16,7 +16,7 @@ setting (16 games, 5-step rollouts, the Nature CNN):
   --dtype mixed_bfloat16.
 Keras chooses its backend once per process, so each backend runs in a child
 process (`--child`), one after the other; every figure is the median of
---repeats timings interleaved with the others of its process.
+--repeats timings interleaved with the others of its process (bench/timing.py).
 """
 
 import argparse
@@ -24,9 +24,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+from bench.timing import median_seconds
 
 BACKENDS = ("tensorflow", "jax")
 ENVS, NSTEPS = 16, 5
@@ -53,21 +54,8 @@ def environment_rates(game: str, repeats: int, steps: int = 300) -> dict:
             for group in groups:
                 group.receive()
 
-    return {name: steps * ENVS * 4 / seconds for name, seconds in median_times(
+    return {name: steps * ENVS * 4 / seconds for name, seconds in median_seconds(
         {name: lambda groups=groups: run(groups) for name, groups in layouts.items()}, repeats).items()}
-
-
-def median_times(jobs: dict, repeats: int) -> dict:
-    """{name: median seconds}: every job once to warm up, then all in turn `repeats` times."""
-    times = {name: [] for name in jobs}
-    for job in jobs.values():
-        job()
-    for _ in range(repeats):
-        for name, job in jobs.items():
-            start = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(seconds)) for name, seconds in times.items()}
 
 
 def child_rates(game: str, repeats: int, updates: int) -> dict:
@@ -82,7 +70,7 @@ def child_rates(game: str, repeats: int, updates: int) -> dict:
     for arch in ("a2c_conv", "a2c_coordconv"):
         agent = rl_training.build_agent(run_settings(arch, game, 1), 9, rl_training.parse_args(["--arch", arch]))
         jobs[f"network alone: act 6 x 16 + update 80, {arch}"] = network_cycle(agent)
-    rates = {name: CYCLE_FRAMES / seconds for name, seconds in median_times(jobs, repeats).items()}
+    rates = {name: CYCLE_FRAMES / seconds for name, seconds in median_seconds(jobs, repeats).items()}
     rng = np.random.default_rng(0)
     trainings = {}
     for groups, dtype, name in TRAININGS:
@@ -93,7 +81,8 @@ def child_rates(game: str, repeats: int, updates: int) -> dict:
         trainings[name] = lambda agent=agent, rollouts=rollouts: [
             rl_training.update_once(agent, rollouts, rng, run.gamma) for _ in range(updates)]
     keras.mixed_precision.set_global_policy("float32")
-    rates.update({name: updates * CYCLE_FRAMES / seconds for name, seconds in median_times(trainings, repeats).items()})
+    seconds = median_seconds(trainings, repeats)
+    rates.update({name: updates * CYCLE_FRAMES / spent for name, spent in seconds.items()})
     return rates
 
 

@@ -6,7 +6,7 @@
 #   bash gpu/gan_scale.sh OUT_DIR --smoke [PARTS_DIR]    # the same at a tiny size, on any machine
 #
 # In this order, into OUT_DIR:
-#  1. installs the wheels of gpu/wheels.txt from .whl/ when Keras is missing (as gpu/run.sh);
+#  1. installs the wheels of gpu/wheels.txt from .whl/ when Keras or ale-py is missing (gpu/common.sh, as gpu/run.sh);
 #  2. generates Sort-of-Clevr, then restores each run whose parts PARTS_DIR holds (a previous call's OUT/parts);
 #  3. trains both GANs at once with the README's flags, -E 50, --dtype mixed_bfloat16 (bf16 tensor cores) and
 #     --steps_per_execution 100, each stopping within GAN_SECONDS: per epoch, history.csv's mode-collapse,
@@ -39,17 +39,8 @@ else
     GAN_SECONDS=${GAN_SECONDS:-480} EPOCHS=50 CLEVR_COUNT=50000 STEPS=100
 fi
 CLEVR="$OUT/data/sort_of_clevr_2objs_10rad_${CLEVR_COUNT}imgs_64x.h5"
-step() { echo "=== $(date -u +%T) $*"; }
-
-if ! $INTERPRETER -c "import keras" 2>/dev/null; then
-    step "installing the wheels of gpu/wheels.txt from $WHEELS/"
-    ls "$WHEELS"/*.whl >/dev/null 2>&1 || {
-        echo "error: Keras is missing and $WHEELS/ holds no wheels: run make gpu-wheels here and carry .whl" >&2; exit 2; }
-    $INTERPRETER -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-        "$WHEELS"/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-$INTERPRETER -c "import jax, keras; print('keras', keras.__version__, 'on jax', jax.__version__, jax.devices())"
+# shellcheck source=gpu/common.sh
+source gpu/common.sh
 
 step "data: Sort-of-Clevr, $CLEVR_COUNT images"
 $PYTHON data/sort_of_clevr_generator.py --out-dir "$OUT/data" --count "$CLEVR_COUNT" --quiet

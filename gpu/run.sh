@@ -6,7 +6,8 @@
 #   bash gpu/run.sh OUT_DIR --smoke    # the same steps at a tiny size, on any machine (tests/test_gpu_protocol.py)
 #
 # In this order, every figure into OUT_DIR (log.txt holds the console):
-#  1. installs the wheels of gpu/wheels.txt from .whl/ (`make gpu-wheels`) when Keras is missing;
+#  1. installs the wheels of gpu/wheels.txt from .whl/ (`make gpu-wheels`) when Keras or ale-py is missing
+#     (gpu/common.sh);
 #  2. generates the Not-so-Clevr data there, then starts in the background `reproduce.py --baselines-full`: the
 #     three baselines at the paper's budget and their CoordConv rows, all twelve runs at once, each ending within
 #     BASELINE_SECONDS (OUT_DIR/baselines_full: table.md, curves.png, each run's history; baselines.log);
@@ -41,17 +42,8 @@ else
 fi
 DATA="$OUT/data"
 
-step() { echo "=== $(date -u +%T) $*"; }
-
-if ! $INTERPRETER -c "import keras" 2>/dev/null; then
-    step "installing the wheels of gpu/wheels.txt from $WHEELS/"
-    ls "$WHEELS"/*.whl >/dev/null 2>&1 || {
-        echo "error: Keras is missing and $WHEELS/ holds no wheels: run make gpu-wheels here and carry .whl" >&2; exit 2; }
-    $INTERPRETER -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-        "$WHEELS"/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-$INTERPRETER -c "import jax, keras; print('keras', keras.__version__, 'on jax', jax.__version__, jax.devices())"
+# shellcheck source=gpu/common.sh
+source gpu/common.sh
 
 FAILED=()
 finish() {  # finish NAME PID: waits for a background step; a failure is reported and the others go on
