@@ -319,37 +319,61 @@ def current_lr(agent: A2CAgent) -> float:
     return float(keras.ops.convert_to_numpy(agent.optimizer.learning_rate))
 
 
-def train(agent: A2CAgent, rollouts: Rollouts, run: RLRun, out: Path, progress: Progress, rng: np.random.Generator,
-          args) -> Progress:
-    """Updates until --frames (or --time-budget), a history row, TensorBoard point and backup every --log-every."""
-    history = History(out / "history.csv", progress.frames)
-    summaries = TensorBoardWriter(out / "tensorboard") if backends.is_tensorflow() else None
-    bar = keras.utils.Progbar(run.frames, verbose=1, unit_name="frame",
-                              stateful_metrics=("return", "frames/s")) if progress_verbosity(args) == 1 else None
-    log = console(args)
-    total = run.updates * run.frames_per_update
-    start, session_start, session_frames = time.perf_counter() - progress.seconds, time.perf_counter(), progress.frames
-    interval_logs, row_start, row_frames = [], time.perf_counter(), progress.frames
-    while progress.frames < total:
-        interval_logs.append(update_once(agent, rollouts, rng, run.gamma))
+class Report:
+    """What a run shows and writes as it trains: a progress bar (or a line per row in a log), and every
+    --log-every frames a history.csv row, a TensorBoard point and a backup."""
+
+    def __init__(self, run: RLRun, out: Path, progress: Progress, args):
+        self.run, self.out, self.total = run, out, run.updates * run.frames_per_update
+        self.history = History(out / "history.csv", progress.frames)
+        self.summaries = TensorBoardWriter(out / "tensorboard") if backends.is_tensorflow() else None
+        self.bar = keras.utils.Progbar(self.total, verbose=1, unit_name="frame", stateful_metrics=(
+            "return", "frames/s")) if progress_verbosity(args) == 1 else None
+        self.log = console(args)
+        self.session = (time.perf_counter(), progress.frames)
+        self.start_row(progress)
+
+    def start_row(self, progress: Progress):
+        self.interval_logs, self.row_start, self.row_frames = [], time.perf_counter(), progress.frames
+
+    def after_update(self, progress: Progress, logs: dict):
+        self.interval_logs.append(logs)
+        if self.bar is not None:
+            rate = (progress.frames - self.session[1]) / (time.perf_counter() - self.session[0])
+            self.bar.update(progress.frames, [("return", running_return(progress)), ("frames/s", rate)])
+
+    def row_due(self, progress: Progress) -> bool:
+        return progress.frames - self.row_frames >= self.run.log_every or progress.frames >= self.total
+
+    def write_row(self, agent: A2CAgent, progress: Progress, rng: np.random.Generator) -> float:
+        """The backup, then the row (a row past the backup would be dropped on resume); the row's seconds."""
+        interval = time.perf_counter() - self.row_start
+        rate = (progress.frames - self.row_frames) / interval
+        row = history_row(progress, self.interval_logs, current_lr(agent), rate)
+        save_backup(self.out, agent, progress, rng)
+        self.history.append(row)
+        if self.summaries:
+            self.summaries.scalars(tensorboard_scalars(row), progress.frames)
+        if self.bar is None:
+            self.log(row_text(row, self.total))
+        self.start_row(progress)
+        return interval
+
+
+def train(agent: A2CAgent, rollouts: Rollouts, run: RLRun, progress: Progress, rng: np.random.Generator,
+          report: Report, budget: float | None) -> Progress:
+    """Updates until the run's frames, or until one more row would overrun `budget` seconds (--time-budget)."""
+    start = time.perf_counter() - progress.seconds
+    while progress.frames < report.total:
+        logs = update_once(agent, rollouts, rng, run.gamma)
         progress.frames += run.frames_per_update
         progress.add_games(rollouts.finished())
         progress.seconds = time.perf_counter() - start
-        if bar is not None:
-            rate = (progress.frames - session_frames) / (time.perf_counter() - session_start)
-            bar.update(progress.frames, [("return", running_return(progress)), ("frames/s", rate)])
-        if progress.frames - row_frames >= run.log_every or progress.frames >= total:
-            interval = time.perf_counter() - row_start
-            row = history_row(progress, interval_logs, current_lr(agent), (progress.frames - row_frames) / interval)
-            save_backup(out, agent, progress, rng)
-            history.append(row)
-            if summaries:
-                summaries.scalars(tensorboard_scalars(row), progress.frames)
-            if bar is None:
-                log(row_text(row, total))
-            interval_logs, row_start, row_frames = [], time.perf_counter(), progress.frames
-            if args.time_budget and progress.seconds + interval > args.time_budget:
-                log(f"--time-budget {args.time_budget:g} s: stopping at {progress.frames:,} frames")
+        report.after_update(progress, logs)
+        if report.row_due(progress):
+            interval = report.write_row(agent, progress, rng)
+            if budget and progress.seconds + interval > budget:
+                report.log(f"--time-budget {budget:g} s: stopping at {progress.frames:,} frames")
                 break
     return progress
 
@@ -469,7 +493,7 @@ def main(argv=None):
         log(f"{args.arch} on {run.setting.game}: {agent.network.count_params():,} params, {run.envs} games in "
             f"{run.env_groups} groups, {run.frames:,} frames ({run.updates:,} updates)"
             + (f", resuming at {progress.frames:,}" if progress.frames else "") + f"; output in {out}")
-        progress = train(agent, rollouts, run, out, progress, rng, args)
+        progress = train(agent, rollouts, run, progress, rng, Report(run, out, progress, args), args.time_budget)
         metrics = write_results(args, run, agent, out, progress)
         log(summary_line(metrics))
         return metrics
