@@ -5,7 +5,7 @@ import pytest
 from lab import archs
 from lab.util import CliError
 
-SCRIPTS = ("train.py", "train_gan.py", "train_vae.py", "train_detection.py")
+SCRIPTS = ("train.py", "train_gan.py", "train_vae.py", "train_detection.py", "train_rl.py")
 
 
 def test_every_arch_has_one_entry_and_a_builder_or_a_reason():
