@@ -131,16 +131,18 @@ def spread(values: list) -> str:
 
 
 def table(runs: dict, args) -> str:
-    lines = ["| game | arch | seed | frames | return, last 100 training games | "
-             f"evaluation return, {args.eval_episodes} games | frames/s |", "|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| game | arch | seed | frames | return, last 100 training games | mean over the run | "
+             f"evaluation return, {args.eval_episodes} games | frames/s |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for game in args.games:
         for arch in ARCHS:
             seed_runs = [runs[(game, arch, seed)] for seed in args.seeds]
             for seed, metrics in zip(args.seeds, seed_runs):
                 lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {training_return(metrics):.0f} | "
-                             f"{metrics['evaluation']['mean']:.0f} | {metrics['frames_per_s']:.0f} |")
+                             f"{run_average(metrics):.0f} | {metrics['evaluation']['mean']:.0f} | "
+                             f"{metrics['frames_per_s']:.0f} |")
             lines.append(f"| **{game}** | **{arch}** | median (min–max) | | "
                          f"{spread([training_return(m) for m in seed_runs])} | "
+                         f"{spread([run_average(m) for m in seed_runs])} | "
                          f"{spread([m['evaluation']['mean'] for m in seed_runs])} | "
                          f"{statistics.median(m['frames_per_s'] for m in seed_runs):.0f} |")
     return "\n".join(lines) + "\n"
@@ -149,6 +151,13 @@ def table(runs: dict, args) -> str:
 def training_return(metrics: dict) -> float:
     """The mean return of the last 100 training games at the run's end; NaN when no game had ended."""
     return float(metrics["final"]["return_mean"] or "nan")
+
+
+def run_average(metrics: dict) -> float:
+    """The training return averaged over the run's history rows (the area under its learning curve per row): less
+    at the mercy of where the last 100 games fell than the final figure, and it credits learning early."""
+    _, returns = curve(metrics)
+    return float(np.mean(returns)) if len(returns) else float("nan")
 
 
 def plot(runs: dict, args, path: Path):

@@ -231,3 +231,12 @@ def test_the_study_writes_its_table_and_figure_and_reads_finished_runs(tmp_path,
     assert [run["evaluation"]["episodes"] for run in results["runs"]] == [2] * 4
     monkeypatch.setattr(rl_training, "main", lambda argv: pytest.fail("a finished run was trained again"))
     reproduce_rl.main(argv)
+
+
+def test_the_run_average_is_the_mean_of_the_rows_where_a_game_had_ended():
+    from studies import reproduce_rl
+
+    history = [{"frames": "100", "return_mean": ""}, {"frames": "200", "return_mean": "10"},
+               {"frames": "300", "return_mean": "40"}]
+    assert reproduce_rl.run_average({"history": history}) == 25
+    assert np.isnan(reproduce_rl.run_average({"history": history[:1]}))
