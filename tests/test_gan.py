@@ -196,6 +196,7 @@ def test_same_seed_same_losses(tmp_path, tiny_data_dir):
     assert runs[0]["history"][0]["g_loss"] == runs[1]["history"][0]["g_loss"]
 
 
+@pytest.mark.slow  # 60 s; the fast suite resumes a GAN to the unbroken run's figures from packed parts
 def test_interrupted_gan_resumes_to_the_unbroken_runs_figures(tmp_path, tiny_data_dir, monkeypatch, capsys):
     """Shuffled real images, a second real batch (-fm) and seeded noise: all of it the same after a resume."""
     data_h5 = data_for("simple_gan", None, tiny_data_dir)
