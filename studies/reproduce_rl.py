@@ -137,13 +137,11 @@ def table(runs: dict, args) -> str:
         for arch in ARCHS:
             seed_runs = [runs[(game, arch, seed)] for seed in args.seeds]
             for seed, metrics in zip(args.seeds, seed_runs):
-                lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {training_return(metrics):.0f} | "
-                             f"{run_average(metrics):.0f} | {metrics['evaluation']['mean']:.0f} | "
+                returns = " | ".join(f"{score(metrics):.0f}" for score in RETURN_COLUMNS)
+                lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {returns} | "
                              f"{metrics['frames_per_s']:.0f} |")
-            lines.append(f"| **{game}** | **{arch}** | median (min–max) | | "
-                         f"{spread([training_return(m) for m in seed_runs])} | "
-                         f"{spread([run_average(m) for m in seed_runs])} | "
-                         f"{spread([m['evaluation']['mean'] for m in seed_runs])} | "
+            spreads = " | ".join(spread([score(m) for m in seed_runs]) for score in RETURN_COLUMNS)
+            lines.append(f"| **{game}** | **{arch}** | median (min–max) | | {spreads} | "
                          f"{statistics.median(m['frames_per_s'] for m in seed_runs):.0f} |")
     return "\n".join(lines) + "\n"
 
@@ -153,11 +151,19 @@ def training_return(metrics: dict) -> float:
     return float(metrics["final"]["return_mean"] or "nan")
 
 
+def evaluation_return(metrics: dict) -> float:
+    """The mean score of the evaluation games after training (actions sampled from the policy)."""
+    return float(metrics["evaluation"]["mean"])
+
+
 def run_average(metrics: dict) -> float:
     """The training return averaged over the run's history rows (the area under its learning curve per row): less
     at the mercy of where the last 100 games fell than the final figure, and it credits learning early."""
     _, returns = curve(metrics)
     return float(np.mean(returns)) if len(returns) else float("nan")
+
+
+RETURN_COLUMNS = (training_return, run_average, evaluation_return)  # the table's return columns, in order
 
 
 def plot(runs: dict, args, path: Path):
