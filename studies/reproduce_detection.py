@@ -34,6 +34,7 @@ from lab import detection_training, field_of_mnist as field
 from lab.runs import locked, write_json
 from lab.util import CliError, positive, run_cli
 from lab.provenance import command_line, stamped
+from studies.tables import median_range
 
 ARCHS = ("rpn_sampler", "coord_rpn_sampler")  # plain, then with CoordConv
 FLAGS = "--opt adam -L 0.0005"
@@ -109,8 +110,7 @@ def table(runs: dict, seeds: list) -> str:
             lines.append(f"| {arch} | {seed} | {steps} | {final[HEADLINE]:.3f} | "
                          f"{final['val_pos_box_iou_train']:.3f} | {metrics['wall_time_s'] / 60:.1f} |")
         values = [m["final"][HEADLINE] for m in seed_runs]
-        lines.append(f"| **{arch}** | median (min–max) | | {np.median(values):.3f} ({min(values):.3f}–"
-                     f"{max(values):.3f}) | | |")
+        lines.append(f"| **{arch}** | median (min–max) | | {median_range(values, 3)} | | |")
     middle = medians(runs)
     gain = middle["coord_rpn_sampler"] / middle["rpn_sampler"] - 1.0
     lines.append(f"\nCoordConv RPN against RPN, median val IoU: {gain:+.1%} (the paper: {PAPER_GAIN:+.0%}).")

@@ -40,6 +40,7 @@ from lab import gan_training, not_so_clevr as generator, vae_training
 from lab.runs import locked, write_json
 from lab.util import positive, run_cli
 from lab.provenance import command_line, stamped
+from studies.tables import median_range
 
 FIGURE_COLUMNS = {"one_of_each": "one square", "center_coverage": "center coverage",
                   "walk_center_step": "walk: center step (px)", "walk_area_change": "walk: area change",
@@ -116,14 +117,6 @@ def figure(value: float) -> str:
     return f"{value:.2f}" if np.isfinite(value) else "n/a"
 
 
-def spread(values: list) -> str:
-    """'median (min–max)' of the finite values."""
-    finite = [v for v in values if np.isfinite(v)]
-    if not finite:
-        return "n/a"
-    return f"{np.median(finite):.2f} ({min(finite):.2f}–{max(finite):.2f})"
-
-
 def row_figures(metrics: dict, study: Study) -> list:
     """The figures of one run, in the table's column order."""
     return [metrics["final"][key] for key in FIGURE_COLUMNS] + [metrics["val"][key] for key in study.val_columns]
@@ -138,7 +131,8 @@ def table(runs: dict, seeds: list, study: Study) -> str:
             lines.append(f"| {arch} | {seed} | {steps} | "
                          + " | ".join(map(figure, row_figures(metrics, study))) + " |")
         per_column = zip(*(row_figures(metrics, study) for metrics in seed_runs))
-        lines.append(f"| **{arch}** | median (min–max) | | " + " | ".join(map(spread, per_column)) + " |")
+        spreads = " | ".join(median_range(column, 2) for column in per_column)
+        lines.append(f"| **{arch}** | median (min–max) | | {spreads} |")
     return "\n".join(lines) + "\n"
 
 

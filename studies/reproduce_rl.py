@@ -36,6 +36,7 @@ import numpy as np
 
 from lab import atari, rl_training
 from lab.provenance import command_line, stamped
+from studies.tables import median_range
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import Parser, positive, run_cli
 
@@ -124,12 +125,6 @@ def pin_to_a_core(cores):
         pass
 
 
-def spread(values: list) -> str:
-    """The median (min–max) of the seeds' figures, over the seeds that have one."""
-    values = [value for value in values if not np.isnan(value)]
-    return f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})" if values else "n/a"
-
-
 def table(runs: dict, args) -> str:
     lines = ["| game | arch | seed | frames | return, last 100 training games | mean over the run | "
              f"evaluation return, {args.eval_episodes} games | frames/s |", "|---|---|---|---:|---:|---:|---:|---:|"]
@@ -140,7 +135,7 @@ def table(runs: dict, args) -> str:
                 returns = " | ".join(f"{score(metrics):.0f}" for score in RETURN_COLUMNS)
                 lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {returns} | "
                              f"{metrics['frames_per_s']:.0f} |")
-            spreads = " | ".join(spread([score(m) for m in seed_runs]) for score in RETURN_COLUMNS)
+            spreads = " | ".join(median_range([score(m) for m in seed_runs], 0) for score in RETURN_COLUMNS)
             lines.append(f"| **{game}** | **{arch}** | median (min–max) | | {spreads} | "
                          f"{statistics.median(m['frames_per_s'] for m in seed_runs):.0f} |")
     return "\n".join(lines) + "\n"
