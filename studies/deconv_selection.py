@@ -11,8 +11,10 @@ less a tenth carved from it (train.py --holdout 0.1). Writes into --results
 table.md: per cell its train, holdout and val (the file's val split, the
 paper's test) figures, final and best with their epochs; then the cell and
 epoch the holdout chooses with its val figure, beside the best val over every
-cell and epoch, the paper's way of choosing. Runs resume; --report-only reads
-them as they stand while they train.
+cell and epoch, the paper's way of choosing; and the time ratio of the §4
+table's CoordConv classification row (trained here on the same split, at its
+default budget) against the cell of the best val, the strongest baseline.
+Runs resume; --report-only reads them as they stand while they train.
 """
 
 import argparse
@@ -29,12 +31,15 @@ from lab import not_so_clevr as generator, supervised_training
 from lab.provenance import command_line, stamped
 from lab.runs import clear_if_stale, locked, read_history
 from lab.util import CliError, Parser, positive, run_cli
+from studies import full_baselines
+from studies.experiments import EXPERIMENTS, as_argv
 
 CELL_NAME = re.compile(r"model(?P<mul>\d+)x_mb(?P<mb>\d+)_LR(?P<lr>[\d.]+)_l2reg(?P<l2>[\d.]+)_fs(?P<fs>\d+)")
 DEFAULT_CELLS = ("model1x_mb32_LR0.002_l2reg0._fs3",  # the §4 table's cell
                  "model1x_mb32_LR0.002_l2reg0.01_fs3", "model3x_mb32_LR0.002_l2reg0.001_fs4",
                  "model1x_mb32_LR0.002_l2reg0.03_fs3")  # a stronger decay than the sweep's largest
 SCHEDULE = "-E {epochs} --opt adam --lrpolicy step --lrstepratio 0.1 --lrstepevery 200 --lrmaxsteps 4"  # the sweep's
+COORDCONV, DECONV = EXPERIMENTS[0], EXPERIMENTS[1]  # the §4 table's classification rows
 
 
 def parse_args(argv=None):
@@ -58,21 +63,38 @@ def parse_args(argv=None):
 def cell_argv(cell: str, args) -> list:
     """train.py's flags for a cell: the sweep's (experiment_logs.sh), the holdout, no evaluation arrays."""
     flags = CELL_NAME.fullmatch(cell).groupdict()
-    return ["--arch", "deconv_classification", "-mb", flags["mb"], *SCHEDULE.format(epochs=args.epochs).split(),
-            "-L", flags["lr"], "--l2", flags["l2"], "-mul", flags["mul"], "-fs", flags["fs"],
-            "--holdout", str(args.holdout), "--evaluation_h5", "none", "--quiet",
-            "--data_h5", str(generator.dataset_path(args.data_dir, "uniform")),
-            "--output", str(Path(args.results) / "runs" / cell)]
+    return ["--arch", DECONV.arch, "-mb", flags["mb"], *SCHEDULE.format(epochs=args.epochs).split(),
+            "-L", flags["lr"], "--l2", flags["l2"], "-mul", flags["mul"], "-fs", flags["fs"], *shared_flags(cell, args)]
+
+
+def coordconv_argv(args) -> list:
+    """The §4 table's CoordConv classification row at its default budget, on the cells' split and holdout."""
+    budget = {"epochs": COORDCONV.epochs, **COORDCONV.budget_flags}
+    return ["--arch", COORDCONV.arch, *as_argv({**COORDCONV.flags, **budget}), *shared_flags(COORDCONV.arch, args)]
+
+
+def shared_flags(run: str, args) -> list:
+    """What every run of the study shares: the holdout, the uniform split, no evaluation arrays, its folder."""
+    return ["--holdout", str(args.holdout), "--evaluation_h5", "none", "--quiet",
+            "--data_h5", str(generator.dataset_path(args.data_dir, "uniform")), "--output", str(run_dir(run, args))]
+
+
+def run_dir(run: str, args) -> Path:
+    return Path(args.results) / "runs" / run
+
+
+def train_run(run: str, argv: list, args) -> None:
+    clear_if_stale(run_dir(run, args), *supervised_training.run_flags(argv))
+    supervised_training.main(argv)
 
 
 def train_cell(cell: str, args) -> str:
-    argv = cell_argv(cell, args)
-    clear_if_stale(Path(args.results) / "runs" / cell, *supervised_training.run_flags(argv))
-    supervised_training.main(argv)
+    train_run(cell, cell_argv(cell, args), args)
     return cell
 
 
 def train_all(args):
+    train_run(COORDCONV.arch, coordconv_argv(args), args)  # seconds: first, so the ratio reads from the start
     if args.jobs == 1:
         for cell in args.cells:
             print(f"{train_cell(cell, args)} done", flush=True)
@@ -91,8 +113,7 @@ def step_cost(cell: str) -> float:
 
 def cell_figures(cell: str, args) -> dict | None:
     """A cell's figures from its history.csv so far: final and best of train, holdout and val accuracy."""
-    folder = Path(args.results) / "runs" / cell
-    history = read_history(folder / "history.csv")
+    history = read_history(run_dir(cell, args) / "history.csv")
     if not history:
         return None
     figures = {"cell": cell, "epochs": len(history), "time_s": float(history[-1]["time_s"])}
@@ -122,6 +143,17 @@ def table(cells: list, args) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ratio_text(cells: list, args) -> str:
+    """The time ratio of CoordConv against the cell of the best val (studies/full_baselines.py's table)."""
+    strongest = max(cells, key=lambda figures: figures["val"]["best"])["cell"]
+    coordconv = full_baselines.Curve.of_folder(COORDCONV, "uniform", run_dir(COORDCONV.arch, args), COORDCONV.epochs)
+    baseline = full_baselines.Curve.of_folder(DECONV, "uniform", run_dir(strongest, args), args.epochs)
+    if not coordconv.val:
+        return "\nCoordConv's run has no epoch yet (run without --report-only): no time ratio.\n"
+    return (f"\nCoordConv (`{COORDCONV.arch}`, the §4 table's recipe, on the same split) against the cell of the best "
+            f"val, `{strongest}`:\n\n" + full_baselines.ratio_table([(coordconv, baseline)]))
+
+
 def part_text(part: dict) -> str:
     return f"{part['final']:.1%} ({part['best']:.1%}, {part['best_epoch']})"
 
@@ -145,7 +177,7 @@ def main(argv=None):
     if not cells:
         raise CliError(f"no cell of {out} has finished an epoch: run without --report-only first")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(stamped(table(cells, args), args.command))
+    (out / "table.md").write_text(stamped(table(cells, args) + ratio_text(cells, args), args.command))
     (out / "results.json").write_text(json.dumps({"holdout": args.holdout, "cells": cells}, indent=2) + "\n")
     print((out / "table.md").read_text())
 

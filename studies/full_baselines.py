@@ -9,6 +9,7 @@ is read as far as its history.csv goes.
 """
 
 import dataclasses
+import json
 from pathlib import Path
 
 import matplotlib
@@ -43,6 +44,13 @@ class Curve:
         train_key = val_key[len("val_"):]
         return cls(experiment, split, params, planned_epochs, *(tuple(float(row[key]) for row in history)
                                                                 for key in ("time_s", train_key, val_key)))
+
+    @classmethod
+    def of_folder(cls, experiment, split, folder: Path, planned_epochs: int):
+        """The run's curve so far; its parameter count is in the config.json a run writes as it starts."""
+        config = folder / "config.json"
+        params = json.loads(config.read_text())["params"] if config.exists() else 0
+        return cls.of_run(experiment, split, folder, params, planned_epochs)
 
     @property
     def better(self):

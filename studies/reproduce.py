@@ -18,7 +18,6 @@ results/runs/<task>_<split>_<arch>_seed<S>; rerunning resumes them where they st
 import argparse
 import concurrent.futures
 import dataclasses
-import json
 import multiprocessing
 import statistics
 import time
@@ -362,12 +361,8 @@ def baselines_full(args):
 
 
 def curve(experiment, split, args) -> full_baselines.Curve:
-    """The run's curve so far; its parameter count is in the config.json a run writes as it starts."""
-    folder = run_dir(args, experiment, split, 0)
-    config = folder / "config.json"
-    params = json.loads(config.read_text())["params"] if config.exists() else 0
     epochs = supervised_training.parse_args(train_argv(experiment, split, 0, args)).epochs
-    return full_baselines.Curve.of_run(experiment, split, folder, params, epochs)
+    return full_baselines.Curve.of_folder(experiment, split, run_dir(args, experiment, split, 0), epochs)
 
 
 def main(argv=None):

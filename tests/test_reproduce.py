@@ -327,6 +327,11 @@ def test_deconv_selection_trains_cells_on_train_less_the_holdout_and_chooses_on_
     assert f"Chosen on the holdout (cell and epoch): `{chosen['cell']}`" in table
     config = json.loads((tmp_path / "runs" / cells[0] / "config.json").read_text())
     assert (config["holdout"], config["l2"], config["lrstepevery"], config["minibatch"]) == (0.25, 0.01, 200, 16)
+    coordconv = json.loads((tmp_path / "runs" / "coordconv_classification" / "config.json").read_text())
+    assert (coordconv["holdout"], coordconv["epochs"]) == (0.25, 3)
+    strongest = max(results["cells"], key=lambda cell: cell["val"]["best"])["cell"]
+    assert f"against the cell of the best val, `{strongest}`" in table
+    assert "| baseline time / CoordConv time |" in table and "| 104,097 / 7,553 (13.8×) |" in table
 
 
 def test_a_deconv_selection_cell_has_the_sweeps_flags():
