@@ -14,7 +14,8 @@ epoch the holdout chooses with its val figure, beside the best val over every
 cell and epoch, the paper's way of choosing; and the time ratio of the §4
 table's CoordConv classification row (trained here on the same split, at its
 default budget) against the cell of the best val, the strongest baseline.
-Runs resume; --report-only reads them as they stand while they train.
+Runs resume, and a finished run is not trained again; --report-only reads
+them as they stand while they train.
 """
 
 import argparse
@@ -84,8 +85,11 @@ def run_dir(run: str, args) -> Path:
 
 
 def train_run(run: str, argv: list, args) -> None:
+    """Trains or resumes the run; a finished one (its metrics.json written) is read, not trained again, so the
+    committed folders, which keep no backup to resume from, can be copied back beside a run still training."""
     clear_if_stale(run_dir(run, args), *supervised_training.run_flags(argv))
-    supervised_training.main(argv)
+    if not (run_dir(run, args) / "metrics.json").exists():
+        supervised_training.main(argv)
 
 
 def train_cell(cell: str, args) -> str:

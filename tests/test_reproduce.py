@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import json
 import re
+import shutil
 import subprocess
 
 import h5py
@@ -332,6 +333,19 @@ def test_deconv_selection_trains_cells_on_train_less_the_holdout_and_chooses_on_
     strongest = max(results["cells"], key=lambda cell: cell["val"]["best"])["cell"]
     assert f"against the cell of the best val, `{strongest}`" in table
     assert "| baseline time / CoordConv time |" in table and "| 104,097 / 7,553 (13.8×) |" in table
+
+
+def test_deconv_selection_reads_a_finished_cell_without_training_it_again(tmp_path, tiny_data_dir, monkeypatch):
+    """A committed cell keeps no backup: training it again would start it from its first epoch."""
+    from studies import deconv_selection
+
+    flags = ["-E", "1", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)]
+    cell = "model1x_mb16_LR0.002_l2reg0.01_fs3"
+    deconv_selection.main(["--cells", cell, *flags])
+    shutil.rmtree(tmp_path / "runs" / cell / "backup")
+    monkeypatch.setattr(supervised_training, "main", lambda argv: pytest.fail(f"trained again: {argv}"))
+    deconv_selection.main(["--cells", cell, *flags])
+    assert f"| `{cell}` | yes | 1 of 1 |" in (tmp_path / "table.md").read_text()
 
 
 def test_a_deconv_selection_cell_has_the_sweeps_flags():
