@@ -38,7 +38,8 @@ from studies.experiments import EXPERIMENTS, as_argv
 CELL_NAME = re.compile(r"model(?P<mul>\d+)x_mb(?P<mb>\d+)_LR(?P<lr>[\d.]+)_l2reg(?P<l2>[\d.]+)_fs(?P<fs>\d+)")
 DEFAULT_CELLS = ("model1x_mb32_LR0.002_l2reg0._fs3",  # the §4 table's cell
                  "model1x_mb32_LR0.002_l2reg0.01_fs3", "model3x_mb32_LR0.002_l2reg0.001_fs4",  # the H200 probe's best
-                 "model1x_mb32_LR0.002_l2reg0.03_fs3", "model1x_mb32_LR0.002_l2reg0.1_fs3")  # decays past the sweep's 0.01
+                 "model1x_mb32_LR0.002_l2reg0.03_fs3",  # decays past the sweep's largest, 0.01
+                 "model1x_mb32_LR0.002_l2reg0.1_fs3")
 SCHEDULE = "-E {epochs} --opt adam --lrpolicy step --lrstepratio 0.1 --lrstepevery 200 --lrmaxsteps 4"  # the sweep's
 COORDCONV, DECONV = EXPERIMENTS[0], EXPERIMENTS[1]  # the §4 table's classification rows
 
