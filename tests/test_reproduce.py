@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import h5py
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -346,6 +347,38 @@ def test_deconv_selection_reads_a_finished_cell_without_training_it_again(tmp_pa
     monkeypatch.setattr(supervised_training, "main", lambda argv: pytest.fail(f"trained again: {argv}"))
     deconv_selection.main(["--cells", cell, *flags])
     assert f"| `{cell}` | yes | 1 of 1 |" in (tmp_path / "table.md").read_text()
+
+
+def test_bn_statistics_moves_only_batchnorms_statistics_and_reads_the_runs_val(tmp_path, tiny_data_dir, capsys):
+    """The probe of the deconv cells' val swing: the network's weights stay as trained, its moving statistics move."""
+    from studies import bn_statistics, deconv_selection
+
+    cell = "model1x_mb16_LR0.002_l2reg0.01_fs3"
+    deconv_selection.main(["--cells", cell, "-E", "1", "--results", str(tmp_path), "--data-dir", str(tiny_data_dir)])
+    run = tmp_path / "runs" / cell
+    network = keras.saving.load_model(run / "net_final.keras", compile=False)
+    options = bn_statistics.parse_args([str(run), "--batches", "3", "--every", "1"])
+    args, _ = bn_statistics.finished_run(run)
+    task, _ = supervised_training.validate(args)
+    train, val = supervised_training.load_data(args, task)
+    before = [variable.numpy().copy() for variable in network.weights]
+    assert len(bn_statistics.drifting(network, args, train, val, options)) == 3
+    moved = [(variable.trainable, not np.array_equal(value, variable.numpy()))
+             for variable, value in zip(network.weights, before)]
+    assert not any(changed for trainable, changed in moved if trainable)  # no weight
+    assert any(changed for trainable, changed in moved if not trainable)  # the moving statistics
+    capsys.readouterr()
+    bn_statistics.main([str(run), "--batches", "2", "--every", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("  logged, its last 1 epochs: ") and "every 1 of 2 training batches" in lines[2]
+
+
+def test_bn_statistics_of_a_folder_that_is_not_a_finished_run_is_one_line(tmp_path, capsys):
+    from studies import bn_statistics
+
+    assert run_cli(bn_statistics.main, [str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "is not a finished train.py run: no" in error, error
 
 
 def test_a_deconv_selection_cell_has_the_sweeps_flags():
