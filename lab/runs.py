@@ -33,7 +33,8 @@ def output_dir(args, data_h5=None) -> Path:
     return Path("runs") / f"{args.arch}_{Path(data_h5 or args.data_h5).stem}"
 
 
-NOT_TRAINING = ("time_budget", "quiet", "verbose", "steps_per_execution")  # how long, how loudly, how dispatched
+NOT_TRAINING = ("time_budget", "quiet", "verbose", "steps_per_execution",  # how long, how loudly, how dispatched
+                "output")  # and where: a run folder copied or moved resumes where it now is
 
 
 def clear_if_stale(out: Path, wanted: dict, defaults: dict | None = None):

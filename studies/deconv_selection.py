@@ -86,8 +86,9 @@ def run_dir(run: str, args) -> Path:
 
 
 def train_run(run: str, argv: list, args) -> None:
-    """Trains or resumes the run; a finished one (its metrics.json written) is read, not trained again, so the
-    committed folders, which keep no backup to resume from, can be copied back beside a run still training."""
+    """Trains or resumes the run; a finished one (its metrics.json written, same flags and software) is read, not
+    trained again, so the committed folders, which keep no backup to resume from, can be copied back beside a run
+    still training."""
     clear_if_stale(run_dir(run, args), *supervised_training.run_flags(argv))
     if not (run_dir(run, args) / "metrics.json").exists():
         supervised_training.main(argv)

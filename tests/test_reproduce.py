@@ -210,20 +210,22 @@ def test_the_recipe_is_the_default_and_the_paper_s_flags_are_one_flag_away(arch)
     assert paper[-2:] == ["--epochs", str(experiment.epochs)]
 
 
-@pytest.mark.parametrize("change", ["none", "flags", "kernels", "time budget"])
+@pytest.mark.parametrize("change", ["none", "flags", "kernels", "time budget", "moved"])
 def test_a_run_folder_is_kept_only_for_the_same_flags_and_software(tmp_path, monkeypatch, change):
     """reproduce.py and the ablation resume a folder or reuse its figures only if they would come out the same;
-    a time budget changes how long a run goes on, not its epochs."""
+    a time budget changes how long a run goes on, not its epochs, and a folder trained elsewhere (its config's
+    output another path: a committed run copied back) is the same run."""
     out = tmp_path / "run"
     args = supervised_training.parse_args(["--arch", "coordconv_classification", "--output", str(out)])
     out.mkdir()
     runs.write_config(out, args)
     wanted = {**vars(args), "lr": args.lr * (2 if change == "flags" else 1),
-              "time_budget": 390.0 if change == "time budget" else args.time_budget}
+              "time_budget": 390.0 if change == "time budget" else args.time_budget,
+              "output": "results/elsewhere/run" if change == "moved" else args.output}
     if change == "kernels":
         monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     runs.clear_if_stale(out, wanted)
-    assert out.exists() == (change in ("none", "time budget"))
+    assert out.exists() == (change in ("none", "time budget", "moved"))
 
 
 @pytest.mark.parametrize("argv, jobs", [([], 2), (["--baselines-full"], 1), (["--baselines-full", "--jobs", "12"], 12),
