@@ -139,8 +139,7 @@ def table(cells: list, args) -> str:
                      f"{figures['epochs']} of {args.epochs} | {figures['train']['final']:.1%} | "
                      f"{part_text(figures['holdout'])} | {part_text(figures['val'])} | "
                      f"{figures['time_s'] / 3600:.1f} |")
-    chosen = max(cells, key=lambda figures: figures["holdout"]["best"])
-    best_val = max(cells, key=lambda figures: figures["val"]["best"])
+    chosen, best_val = best_on(cells, "holdout"), best_on(cells, "val")
     lines += ["", f"Chosen on the holdout (cell and epoch): `{chosen['cell']}` at epoch "
                   f"{chosen['holdout']['best_epoch']} (holdout {chosen['holdout']['best']:.1%}): "
                   f"val {chosen['val_at_best_holdout']:.1%}.",
@@ -149,9 +148,14 @@ def table(cells: list, args) -> str:
     return "\n".join(lines) + "\n"
 
 
+def best_on(cells: list, part: str) -> dict:
+    """The cell whose best figure on `part` ("holdout" or "val") is highest."""
+    return max(cells, key=lambda figures: figures[part]["best"])
+
+
 def ratio_text(cells: list, args) -> str:
     """The time ratio of CoordConv against the cell of the best val (studies/full_baselines.py's table)."""
-    strongest = max(cells, key=lambda figures: figures["val"]["best"])["cell"]
+    strongest = best_on(cells, "val")["cell"]
     coordconv = full_baselines.Curve.of_folder(COORDCONV, "uniform", run_dir(COORDCONV.arch, args), COORDCONV.epochs)
     baseline = full_baselines.Curve.of_folder(DECONV, "uniform", run_dir(strongest, args), args.epochs)
     if not coordconv.val:
