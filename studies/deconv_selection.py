@@ -156,8 +156,8 @@ def best_on(cells: list, part: str) -> dict:
 def ratio_text(cells: list, args) -> str:
     """The time ratio of CoordConv against the cell of the best val (studies/full_baselines.py's table)."""
     strongest = best_on(cells, "val")["cell"]
-    coordconv = full_baselines.Curve.of_folder(COORDCONV, "uniform", run_dir(COORDCONV.arch, args), COORDCONV.epochs)
-    baseline = full_baselines.Curve.of_folder(DECONV, "uniform", run_dir(strongest, args), args.epochs)
+    coordconv = full_baselines.Curve.of_run(COORDCONV, "uniform", run_dir(COORDCONV.arch, args), COORDCONV.epochs)
+    baseline = full_baselines.Curve.of_run(DECONV, "uniform", run_dir(strongest, args), args.epochs)
     if not coordconv.val:
         return "\nCoordConv's run has no epoch yet (run without --report-only): no time ratio.\n"
     return (f"\nCoordConv (`{COORDCONV.arch}`, the §4 table's recipe, on the same split) against the cell of the best "

@@ -36,7 +36,10 @@ class Curve:
     val: tuple
 
     @classmethod
-    def of_run(cls, experiment, split, folder: Path, params: int, planned_epochs: int):
+    def of_run(cls, experiment, split, folder: Path, planned_epochs: int):
+        """The run's curve so far; its parameter count is in the config.json a run writes as it starts."""
+        config = folder / "config.json"
+        params = json.loads(config.read_text())["params"] if config.exists() else 0
         history = read_history(folder / "history.csv")
         if not history:
             return cls(experiment, split, params, planned_epochs, (), (), ())
@@ -44,13 +47,6 @@ class Curve:
         train_key = val_key[len("val_"):]
         return cls(experiment, split, params, planned_epochs, *(tuple(float(row[key]) for row in history)
                                                                 for key in ("time_s", train_key, val_key)))
-
-    @classmethod
-    def of_folder(cls, experiment, split, folder: Path, planned_epochs: int):
-        """The run's curve so far; its parameter count is in the config.json a run writes as it starts."""
-        config = folder / "config.json"
-        params = json.loads(config.read_text())["params"] if config.exists() else 0
-        return cls.of_run(experiment, split, folder, params, planned_epochs)
 
     @property
     def better(self):

@@ -362,7 +362,7 @@ def baselines_full(args):
 
 def curve(experiment, split, args) -> full_baselines.Curve:
     epochs = supervised_training.parse_args(train_argv(experiment, split, 0, args)).epochs
-    return full_baselines.Curve.of_folder(experiment, split, run_dir(args, experiment, split, 0), epochs)
+    return full_baselines.Curve.of_run(experiment, split, run_dir(args, experiment, split, 0), epochs)
 
 
 def main(argv=None):
