@@ -20,10 +20,17 @@ FIGURES = ("policy_loss", "value_loss", "entropy")
 
 @dataclasses.dataclass(frozen=True)
 class LossWeights:
-    """How the A2C loss adds its terms, baselines' defaults."""
+    """How the A2C loss adds its terms, baselines' defaults of 2018."""
 
     entropy: float = 0.01  # subtracted: pays the policy for staying uncertain
-    value: float = 0.5  # the value's mean squared error
+    value: float = 0.5  # the value's error, in the form `value_form` names
+    value_form: str = "half_mse"  # one of VALUE_FORMS
+
+
+VALUE_FORMS = {  # the value's error per row: baselines' a2c/utils.mse until mid-2018 halved it, later forms do not
+    "half_mse": lambda error: ops.square(error) / 2.0,
+    "mse": ops.square,
+}
 
 
 def returns_and_advantages(rewards, terminals, truncations, bootstrap_values, values, last_values, gamma: float):
@@ -76,8 +83,8 @@ class A2CAgent(TrackedSteps):
 
     A batch is {"frames": uint8, "actions": int, "returns", "advantages"}, one
     row per (step, env) of the rollout. The loss is baselines': the policy
-    gradient on the advantages, plus `weights.value` times the value's mean
-    squared error against the returns, minus `weights.entropy` times the
+    gradient on the advantages, plus `weights.value` times the value's error
+    against the returns (half the mean squared error by default, as 2018's baselines), minus `weights.entropy` times the
     policy's entropy, plus the network's L2 penalty if any.
     """
 
@@ -93,8 +100,9 @@ class A2CAgent(TrackedSteps):
         outputs = self.network(batch["frames"], training=True)
         log_policy = ops.log_softmax(outputs["logits"], axis=-1)
         chosen = ops.take_along_axis(log_policy, ops.expand_dims(ops.cast(batch["actions"], "int32"), 1), axis=1)
+        value_error = VALUE_FORMS[self.loss_weights.value_form](outputs["value"] - batch["returns"])
         losses = {"policy_loss": -ops.mean(batch["advantages"] * ops.squeeze(chosen, 1)),
-                  "value_loss": ops.mean(ops.square(outputs["value"] - batch["returns"])),
+                  "value_loss": ops.mean(value_error),
                   "entropy": ops.mean(-ops.sum(ops.exp(log_policy) * log_policy, axis=-1))}
         losses["loss"] = (losses["policy_loss"] + self.loss_weights.value * losses["value_loss"]
                           - self.loss_weights.entropy * losses["entropy"] + sum(self.network.losses, 0.0))

@@ -1,13 +1,14 @@
 """Trains one A2C agent of the paper's §6 on an Atari game by `--arch`: a2c_conv or a2c_coordconv.
 
-    python train_rl.py --arch a2c_coordconv --game ms_pacman --frames 10000000
+    python train_rl.py --arch a2c_coordconv --game ms_pacman --frames 40000000
 
-OpenAI baselines' A2C defaults: 16 games, 5-step rollouts, RMSProp (LR 7e-4
-decayed linearly to 0 over --frames, rho 0.99, epsilon 1e-5), entropy 0.01,
-value loss 0.5, gradients clipped to norm 0.5, gamma 0.99, the Nature CNN
-shared by the policy and the value; a2c_coordconv makes its first conv a
+OpenAI baselines' A2C defaults as of 2018: 16 games, 5-step rollouts, RMSProp
+(LR 7e-4 decayed linearly to 0 over --frames, rho 0.99, epsilon 1e-5), entropy
+0.01, value loss 0.5 x half the mean squared error, gradients clipped to norm
+0.5, gamma 0.99, the Nature CNN shared by the policy and the value; a2c_coordconv makes its first conv a
 CoordConv2D (--coords all: every conv). The games are ale-py's in the 2018
-setting (lab/atari.py). --frames counts emulator frames, four per agent step.
+setting (lab/atari.py). --frames counts emulator frames, four per agent step;
+its default is the literature's 40M frames (10M agent steps).
 The output folder (--output, resman's folder, or runs/<arch>_<game>) gets
 config.json, history.csv (one row per --log-every frames), TensorBoard
 scalars, .keras snapshots of the network, and metrics.json with the final
@@ -32,7 +33,8 @@ import numpy as np
 
 import model_builders
 from lab import archs, atari
-from lab.a2c import FIGURES, A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages, sample_actions
+from lab.a2c import (FIGURES, VALUE_FORMS, A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages,
+                     sample_actions)
 from lab.runs import (TensorBoardWriter, console, optimizer_from_flags, progress_verbosity, read_history,
                       start_from_snapshot, started_run, write_config, write_json)
 from lab.util import CliError, positive, standard_parser
@@ -43,17 +45,28 @@ HISTORY_FIELDS = ("frames", "time_s", "episodes", "return_mean", "return_median"
 EVALUATION_SEED = 1_000_003  # evaluation games' seeds start here, apart from every training seed's
 
 
+def evaluation_seeds(seed: int, episodes: int) -> range:
+    """The emulator seeds of a run's evaluation games: each training seed its own block, so two seeds' evaluations
+    never replay the same games (a shared start would pair them and understate the seeds' spread)."""
+    return range(EVALUATION_SEED + seed * episodes, EVALUATION_SEED + (seed + 1) * episodes)
+
+
 def parse_args(argv=None):
     parser = standard_parser(__doc__.splitlines()[0], archs.names("train_rl.py"))
     parser.set_defaults(opt="rmsprop", lr=7e-4, mom=0.0, epochs=None, minibatch=None)
     parser.add_argument("--game", default="ms_pacman", help="an ale-py ROM name, snake_case")
-    parser.add_argument("--frames", type=positive(int), default=10_000_000,
-                        help="training budget in emulator frames (4 per agent step, as the literature counts)")
+    parser.add_argument("--frames", type=positive(int), default=atari.STANDARD_FRAMES,
+                        help="training budget in emulator frames (4 per agent step, as the literature counts); the "
+                             "default is the literature's standard, 40M frames = 10M agent steps")
     parser.add_argument("--envs", type=positive(int), default=16, help="games played at once")
     parser.add_argument("--nsteps", type=positive(int), default=5, help="rollout length: agent steps per update")
     parser.add_argument("--gamma", type=float, default=0.99, help="discount")
     parser.add_argument("--ent_coef", type=float, default=0.01, help="weight of the policy's entropy bonus")
-    parser.add_argument("--vf_coef", type=float, default=0.5, help="weight of the value's squared error")
+    parser.add_argument("--vf_coef", type=float, default=0.5, help="weight of the value's error (--value_loss)")
+    parser.add_argument("--value_loss", default="half_mse", choices=tuple(VALUE_FORMS),
+                        help="the value's error: half_mse, mean((V - R)^2) / 2 as baselines' A2C until mid-2018 "
+                             "(so --vf_coef 0.5 weighs a quarter of the squared error); mse, without the /2 "
+                             "(baselines' later form)")
     parser.add_argument("--max_grad_norm", type=positive(float), default=0.5, help="global gradient norm clip")
     parser.add_argument("--rho", type=float, default=0.99, help="RMSProp's decay")
     parser.add_argument("--rms_eps", type=positive(float), default=1e-5, help="RMSProp's epsilon")
@@ -123,8 +136,8 @@ def validate(args) -> RLRun:
         raise CliError(f"--l2 {args.l2} must be at least 0")
     coords = (args.coords or model_builders.A2C_COORDS[0]) if archs.ARCHS[args.arch].coords else None
     return RLRun(args.arch, coords, atari.AtariSetting(atari.check_game(args.game), args.noop_max), args.envs,
-                 args.env_groups, args.nsteps, args.gamma, LossWeights(args.ent_coef, args.vf_coef), args.frames,
-                 args.log_every, args.eval_episodes, args.seed)
+                 args.env_groups, args.nsteps, args.gamma, LossWeights(args.ent_coef, args.vf_coef, args.value_loss),
+                 args.frames, args.log_every, args.eval_episodes, args.seed)
 
 
 def build_agent(run: RLRun, actions: int, args) -> A2CAgent:
@@ -398,7 +411,7 @@ def row_text(row: dict, total: int) -> str:
 def evaluate(network, setting: atari.AtariSetting, episodes: int, seed: int) -> dict:
     """`episodes` whole games, one per environment so that short games are not favoured, each starting with up to
     setting.noop_max no-ops; actions sampled from the policy; the game's score."""
-    games = atari.Games(setting, episodes, EVALUATION_SEED + seed)
+    games = atari.Games(setting, episodes, evaluation_seeds(seed, episodes).start)
     rng = np.random.default_rng([EVALUATION_SEED, seed])
     scores, frames = np.full(episodes, np.nan), np.zeros(episodes, dtype=np.int64)
     act = backends.compiled_inference(network)

@@ -1,6 +1,6 @@
 """The paper's RL claim (§6): A2C agents on Atari, the Nature CNN against its CoordConv form, over seeds.
 
-    python -m studies.reproduce_rl [--games ms_pacman] [--seeds 0 1 2] [--frames 4000000] [--jobs 2]
+    python -m studies.reproduce_rl [--games ms_pacman | nine] [--seeds 0 1] [--frames 4000000] [--jobs 2]
 
 Per game, both archs (a2c_conv, a2c_coordconv) with every seed, one budget
 of emulator frames for all, baselines' A2C defaults (train_rl.py). Writes
@@ -10,8 +10,10 @@ to 30 no-ops, the median and spread over seeds, frames per second),
 results.json, and returns.png (training return against frames, each seed
 thin, the median thick, both archs in one panel per game). Each run is
 resumable: rerun to continue an interrupted study; a finished run is read,
-not trained again. `--games nine` is our nine-game set (lab/atari.py), for a
-bigger machine: the paper does not name its nine.
+not trained again. `--games nine` is our nine-game set (lab/atari.py; the
+paper does not name its nine). Seeds: 0, 1, 2 on Ms. Pac-Man, 0 and 1
+elsewhere, unless --seeds says; runs go seed by seed, so a study stopped part
+way holds whole seeds of many games rather than every seed of a few.
 """
 
 import argparse
@@ -34,14 +36,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lab import atari, rl_training
+import model_builders
+from lab import archs, atari, rl_training
 from lab.provenance import command_line, stamped
 from studies.tables import median_range
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import Parser, positive, run_cli
 
 ARCHS = ("a2c_conv", "a2c_coordconv")
-DEFAULT_FRAMES = 4_000_000  # six runs, two at a time at ~2,600 frames/s each: about 1.5 hours of the 2-core CPU
+DEFAULT_FRAMES = 4_000_000  # a tenth of the standard budget: one run is about 28 minutes of a core
+DEFAULT_SEEDS = {"ms_pacman": (0, 1, 2)}  # the paper's example game gets a third seed; every other game ...
+OTHER_GAMES_SEEDS = (0, 1)  # ... two
 
 
 def parse_args(argv=None):
@@ -49,7 +54,10 @@ def parse_args(argv=None):
                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--games", nargs="+", default=["ms_pacman"],
                         help=f"ale-py ROM names; 'nine' for our set: {', '.join(atari.STANDARD_GAMES)}")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="every game's seeds (default: 0 1 2 on ms_pacman, 0 1 elsewhere)")
+    parser.add_argument("--coords", default=None, choices=model_builders.A2C_COORDS,
+                        help="a2c_coordconv's CoordConv layers (train_rl.py's --coords); its runs' folders say so")
     parser.add_argument("--frames", type=positive(int), default=DEFAULT_FRAMES, help="each run's emulator frames")
     parser.add_argument("--log-every", type=positive(int), default=50_000, metavar="FRAMES")
     parser.add_argument("--envs", type=positive(int), default=16, help="games played at once in each run")
@@ -69,14 +77,33 @@ def parse_args(argv=None):
     return args
 
 
+def seeds_of(args, game: str) -> tuple:
+    return tuple(args.seeds) if args.seeds else DEFAULT_SEEDS.get(game, OTHER_GAMES_SEEDS)
+
+
+def jobs_of(args) -> list:
+    """(game, arch, seed) of every run, seed by seed: the first seed of every game before any game's second."""
+    seeds = sorted({seed for game in args.games for seed in seeds_of(args, game)})
+    return [(game, arch, seed) for seed in seeds for game in args.games if seed in seeds_of(args, game)
+            for arch in ARCHS]
+
+
+def coords_of(args, arch: str) -> str | None:
+    """The --coords a run of `arch` takes: the study's for a2c_coordconv, none for a2c_conv."""
+    return args.coords if args.coords and archs.ARCHS[arch].coords else None
+
+
 def run_dir(args, game: str, arch: str, seed: int) -> Path:
-    return Path(args.results) / "runs" / f"{game}_{arch}_seed{seed}"
+    coords = coords_of(args, arch)
+    return Path(args.results) / "runs" / f"{game}_{arch}{f'-{coords}' if coords else ''}_seed{seed}"
 
 
 def train_argv(args, game: str, arch: str, seed: int) -> list:
+    coords = coords_of(args, arch)
     return ["--arch", arch, "--game", game, "--seed", str(seed), "--frames", str(args.frames), "--log-every",
             str(args.log_every), "--envs", str(args.envs), "--eval-episodes", str(args.eval_episodes),
             "--output", str(run_dir(args, game, arch, seed)), "--quiet",
+            *(["--coords", coords] if coords else []),
             *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
 
 
@@ -130,8 +157,8 @@ def table(runs: dict, args) -> str:
              f"evaluation return, {args.eval_episodes} games | frames/s |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for game in args.games:
         for arch in ARCHS:
-            seed_runs = [runs[(game, arch, seed)] for seed in args.seeds]
-            for seed, metrics in zip(args.seeds, seed_runs):
+            seed_runs = [runs[(game, arch, seed)] for seed in seeds_of(args, game)]
+            for seed, metrics in zip(seeds_of(args, game), seed_runs):
                 returns = " | ".join(f"{score(metrics):.0f}" for score in RETURN_COLUMNS)
                 lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {returns} | "
                              f"{metrics['frames_per_s']:.0f} |")
@@ -166,7 +193,7 @@ def plot(runs: dict, args, path: Path):
     figure, axes = plt.subplots(1, len(args.games), figsize=(6 * len(args.games), 4), squeeze=False)
     for axis, game in zip(axes[0], args.games):
         for arch, colour in zip(ARCHS, ("tab:blue", "tab:orange")):
-            curves = [curve(runs[(game, arch, seed)]) for seed in args.seeds]
+            curves = [curve(runs[(game, arch, seed)]) for seed in seeds_of(args, game)]
             for frames, returns in curves:
                 axis.plot(frames, returns, color=colour, linewidth=0.7, alpha=0.5)
             length = min(len(frames) for frames, _ in curves)
@@ -190,7 +217,7 @@ def main(argv=None):
     out = Path(args.results)
     with locked(out):
         start = time.perf_counter()
-        jobs = [(game, arch, seed) for game in args.games for seed in args.seeds for arch in ARCHS]
+        jobs = jobs_of(args)
         progress = keras.utils.Progbar(len(jobs), unit_name="run")
         runs = {}
         for job, metrics in trained(jobs, args):
@@ -198,7 +225,7 @@ def main(argv=None):
             print("\n" + rl_training.summary_line(metrics) + f", seed {job[2]}")
             progress.update(len(runs))
         (out / "table.md").write_text(stamped(table(runs, args), args.command))
-        write_json(out / "results.json", {"frames": args.frames, "seeds": args.seeds, "games": args.games,
+        write_json(out / "results.json", {"frames": args.frames, "games": args.games, "coords": args.coords,
                                           "runs": [{"game": game, "arch": arch, "seed": seed,
                                                     **{key: runs[(game, arch, seed)][key] for key in
                                                        ("frames", "final", "evaluation", "frames_per_s",
