@@ -1,16 +1,21 @@
 """The paper's RL claim (§6): A2C agents on Atari, the Nature CNN against its CoordConv form, over seeds.
 
     python -m studies.reproduce_rl [--games ms_pacman | nine] [--seeds 0 1] [--frames 4000000] [--jobs 2]
+    python -m studies.reproduce_rl --games nine --report-only      # the table of the runs finished so far
+    python -m studies.reproduce_rl --games nine --print-commands   # one train_rl.py line per missing run
 
 Per game, both archs (a2c_conv, a2c_coordconv) with every seed, one budget
-of emulator frames for all, baselines' A2C defaults (train_rl.py). Writes
-into --results: table.md (per arch and game, each seed's mean return over its
-last 100 training games and its evaluation return over 30 whole games with up
-to 30 no-ops, the median and spread over seeds, frames per second),
-results.json, and returns.png (training return against frames, each seed
-thin, the median thick, both archs in one panel per game). Each run is
-resumable: rerun to continue an interrupted study; a finished run is read,
-not trained again. `--games nine` is our nine-game set (lab/atari.py; the
+of emulator frames for all (a tenth of the standard 40M by default),
+baselines' A2C defaults (train_rl.py). Writes into --results: table.md (each
+run's mean return over its last 100 training games, over the whole run, and
+its evaluation return over 30 whole games with up to 30 no-ops; per game the
+seeds' median and spread with the call of lab/rl_statistics.call; over the
+games, rliable's IQM, mean and probability of improvement on human-normalised
+evaluation returns, with 95% stratified-bootstrap intervals), results.json,
+returns.png (training return against frames, each seed thin, the median
+thick, one panel per game) and aggregate.png (rliable's interval plot). Each
+run is resumable: rerun to continue an interrupted study; a finished run is
+read, not trained again. `--games nine` is our nine-game set (lab/atari.py; the
 paper does not name its nine). Seeds: 0, 1, 2 on Ms. Pac-Man, 0 and 1
 elsewhere, unless --seeds says; runs go seed by seed, so a study stopped part
 way holds whole seeds of many games rather than every seed of a few.
@@ -18,6 +23,7 @@ way holds whole seeds of many games rather than every seed of a few.
 
 import argparse
 import concurrent.futures
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -37,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import model_builders
-from lab import archs, atari, rl_training
+from lab import archs, atari, rl_statistics, rl_training
 from lab.provenance import command_line, stamped
 from studies.tables import median_range
 from lab.runs import clear_if_stale, locked, write_json
@@ -69,8 +75,16 @@ def parse_args(argv=None):
                         help="runs at once, each in a process of its own pinned to a core of its own when there are "
                              "enough (1: one after the other, on every core); default: one per core")
     parser.add_argument("--results", default="results/rl")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: the table, figures and aggregate of the runs finished in --results")
+    parser.add_argument("--print-commands", action="store_true",
+                        help="train nothing: print one train_rl.py command per missing run (for a job array), then "
+                             "rerun with --report-only once they have written their folders")
+    parser.add_argument("--reps", type=positive(int), default=50_000, help="bootstrap resamples of each interval")
     args = parser.parse_args(argv)
     args.command = command_line(parser.prog, argv)
+    if args.report_only and args.print_commands:
+        parser.error("--report-only and --print-commands are two ways of training nothing: give one")
     if args.games == ["nine"]:
         args.games = list(atari.STANDARD_GAMES)
     args.games = [atari.check_game(game) for game in args.games]
@@ -107,17 +121,31 @@ def train_argv(args, game: str, arch: str, seed: int) -> list:
             *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
 
 
+def finished_metrics(folder: Path, args) -> dict | None:
+    """The metrics.json of a run that has trained its frames (or its --time-budget) and been evaluated, else None."""
+    metrics_path = folder / "metrics.json"
+    if not metrics_path.exists():
+        return None
+    metrics = json.loads(metrics_path.read_text())
+    done = metrics["frames"] >= metrics["frames_planned"] or args.time_budget
+    return metrics if metrics["evaluation"] and done else None
+
+
 def train_one(args, game: str, arch: str, seed: int) -> dict:
     """The run's metrics: read when it has finished its frames, else trained (or resumed) to the end."""
     folder, argv = run_dir(args, game, arch, seed), train_argv(args, game, arch, seed)
     clear_if_stale(folder, vars(rl_training.parse_args(argv)))
-    metrics_path = folder / "metrics.json"
-    if metrics_path.exists():
-        metrics = json.loads(metrics_path.read_text())
-        if metrics["evaluation"] and (metrics["frames"] >= metrics["frames_planned"] or args.time_budget):
-            return metrics
+    metrics = finished_metrics(folder, args)
+    if metrics:
+        return metrics
     keras.backend.clear_session()
     return rl_training.main(argv)
+
+
+def missing_commands(args) -> list:
+    """One train_rl.py command line per run not finished in --results: what a cluster's job array runs."""
+    return [command_line("python train_rl.py", train_argv(args, *job)) for job in jobs_of(args)
+            if not finished_metrics(run_dir(args, *job), args)]
 
 
 def trained(jobs: list, args):
@@ -153,19 +181,98 @@ def pin_to_a_core(cores):
 
 
 def table(runs: dict, args) -> str:
+    """Every finished run, then the seeds' median (min–max) of each game and arch."""
     lines = ["| game | arch | seed | frames | return, last 100 training games | mean over the run | "
              f"evaluation return, {args.eval_episodes} games | frames/s |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for game in args.games:
+        scale = max([abs(score(m)) for m in game_runs(runs, game) for score in RETURN_COLUMNS] + [0])
         for arch in ARCHS:
-            seed_runs = [runs[(game, arch, seed)] for seed in seeds_of(args, game)]
-            for seed, metrics in zip(seeds_of(args, game), seed_runs):
-                returns = " | ".join(f"{score(metrics):.0f}" for score in RETURN_COLUMNS)
+            seed_runs = arch_runs(runs, game, arch)
+            for seed, metrics in seed_runs.items():
+                returns = " | ".join(rl_statistics.score_text(score(metrics), scale) for score in RETURN_COLUMNS)
                 lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {returns} | "
                              f"{metrics['frames_per_s']:.0f} |")
-            spreads = " | ".join(median_range([score(m) for m in seed_runs], 0) for score in RETURN_COLUMNS)
-            lines.append(f"| **{game}** | **{arch}** | median (min–max) | | {spreads} | "
-                         f"{statistics.median(m['frames_per_s'] for m in seed_runs):.0f} |")
+            if seed_runs:
+                decimals = 1 if scale < 100 else 0
+                spreads = " | ".join(median_range([score(m) for m in seed_runs.values()], decimals)
+                                     for score in RETURN_COLUMNS)
+                lines.append(f"| **{game}** | **{arch}** | median (min–max) | | {spreads} | "
+                             f"{statistics.median(m['frames_per_s'] for m in seed_runs.values()):.0f} |")
     return "\n".join(lines) + "\n"
+
+
+def arch_runs(runs: dict, game: str, arch: str) -> dict:
+    """{seed: metrics} of the finished runs of one game and arch, by seed."""
+    return {seed: runs[(g, a, seed)] for g, a, seed in sorted(runs) if (g, a) == (game, arch)}
+
+
+def game_runs(runs: dict, game: str) -> list:
+    return [metrics for (g, _, _), metrics in runs.items() if g == game]
+
+
+def complete_games(runs: dict, args) -> list:
+    """The games whose every seed has finished for both archs."""
+    return [game for game in args.games if all(set(arch_runs(runs, game, arch)) == set(seeds_of(args, game))
+                                               for arch in ARCHS)]
+
+
+def evaluation_scores(runs: dict, game: str, arch: str, seeds) -> list:
+    return [evaluation_return(arch_runs(runs, game, arch)[seed]) for seed in seeds]
+
+
+def per_game_table(runs: dict, args) -> str:
+    """Per game: each arch's evaluation return over seeds, human-normalised medians, and the call."""
+    lines = ["| game | a2c_conv: evaluation return, median (min–max) | a2c_coordconv | human-normalised medians, "
+             "conv / coordconv | seeds | call |", "|---|---:|---:|---:|---|---|"]
+    complete = complete_games(runs, args)
+    for game in args.games:
+        done = {arch: arch_runs(runs, game, arch) for arch in ARCHS}
+        if not any(done.values()):
+            continue
+        scale = max(abs(evaluation_return(m)) for m in game_runs(runs, game))
+        decimals = 1 if scale < 100 else 0
+        scores = {arch: [evaluation_return(m) for m in done[arch].values()] for arch in ARCHS}
+        normalised = " / ".join(f"{np.median(rl_statistics.human_normalised(game, scores[arch])):.2f}"
+                                if scores[arch] else "n/a" for arch in ARCHS)
+        verdict = rl_statistics.call(game, *scores.values()) if game in complete else (
+            f"{sum(map(len, done.values()))} of {2 * len(seeds_of(args, game))} runs in")
+        lines.append(f"| {game} | {median_range(scores[ARCHS[0]], decimals)} | "
+                     f"{median_range(scores[ARCHS[1]], decimals)} | {normalised} | "
+                     f"{', '.join(map(str, seeds_of(args, game)))} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def aggregate_of(runs: dict, args) -> dict | None:
+    """rliable's aggregate over the complete games, on the seeds they all share; None before any game is complete."""
+    games = complete_games(runs, args)
+    if not games:
+        return None
+    seeds = sorted(set.intersection(*(set(seeds_of(args, game)) for game in games)))
+    conv, coordconv = (rl_statistics.score_matrix({game: evaluation_scores(runs, game, arch, seeds)
+                                                   for game in games}, games) for arch in ARCHS)
+    calls = [rl_statistics.call(game, *(evaluation_scores(runs, game, arch, seeds_of(args, game)) for arch in ARCHS))
+             for game in games]
+    return {"games": games, "seeds": seeds, "calls": dict(zip(games, calls)),
+            **rl_statistics.aggregate(conv, coordconv, reps=args.reps)}
+
+
+def aggregate_text(aggregate: dict | None, args) -> str:
+    """The aggregate as a table and one line of calls."""
+    if aggregate is None:
+        return "No game has all its runs yet: no aggregate.\n"
+    iqm, mean = aggregate["iqm"], aggregate["mean"]
+    counts = ", ".join(f"{verdict} on {list(aggregate['calls'].values()).count(verdict)}"
+                       for verdict in ("better", "similar", "worse", "uninformative"))
+    return "\n".join([
+        f"Over {len(aggregate['games'])} of {len(args.games)} games ({', '.join(aggregate['games'])}), seeds "
+        f"{', '.join(map(str, aggregate['seeds']))}: human-normalised evaluation returns, point estimate "
+        f"[{rl_statistics.CONFIDENCE:.0%} stratified-bootstrap interval, {args.reps:,} resamples].", "",
+        "| figure | a2c_conv | a2c_coordconv |", "|---|---:|---:|",
+        f"| IQM | {iqm['baseline'].text()} | {iqm['candidate'].text()} |",
+        f"| mean | {mean['baseline'].text()} | {mean['candidate'].text()} |", "",
+        f"IQM difference (coordconv − conv): {aggregate['iqm_difference'].text()}; "
+        f"P(coordconv > conv): {aggregate['probability_of_improvement'].text()}.", "",
+        f"Per-game calls: {counts}.", ""])
 
 
 def training_return(metrics: dict) -> float:
@@ -189,20 +296,43 @@ RETURN_COLUMNS = (training_return, run_average, evaluation_return)  # the table'
 
 
 def plot(runs: dict, args, path: Path):
-    """Training return against frames per game: each seed thin, the median over seeds thick."""
-    figure, axes = plt.subplots(1, len(args.games), figsize=(6 * len(args.games), 4), squeeze=False)
-    for axis, game in zip(axes[0], args.games):
+    """Training return against frames, one panel per game (three a row): each seed thin, the median over seeds
+    thick (over the rows every seed reached)."""
+    columns = min(3, len(args.games))
+    rows = -(-len(args.games) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(6 * columns, 4 * rows), squeeze=False)
+    for axis, game in zip(axes.flat, args.games):
         for arch, colour in zip(ARCHS, ("tab:blue", "tab:orange")):
-            curves = [curve(runs[(game, arch, seed)]) for seed in seeds_of(args, game)]
+            curves = [curve(metrics) for metrics in arch_runs(runs, game, arch).values()]
             for frames, returns in curves:
                 axis.plot(frames, returns, color=colour, linewidth=0.7, alpha=0.5)
-            length = min(len(frames) for frames, _ in curves)
-            axis.plot(curves[0][0][:length], np.median([returns[:length] for _, returns in curves], axis=0),
-                      color=colour, linewidth=2.5, label=f"{arch} (median of {len(curves)} seeds)")
+            if curves:
+                length = min(len(frames) for frames, _ in curves)
+                axis.plot(curves[0][0][:length], np.median([returns[:length] for _, returns in curves], axis=0),
+                          color=colour, linewidth=2.5, label=f"{arch} (median of {len(curves)} seeds)")
         axis.set(title=game, xlabel="emulator frames", ylabel="mean return, last 100 games")
-        axis.legend()
+        axis.legend(fontsize="small")
+    for axis in list(axes.flat)[len(args.games):]:
+        axis.set_visible(False)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def plot_aggregate(aggregate: dict, path: Path):
+    """rliable's interval plot: IQM and mean of each arch with their intervals."""
+    from rliable import plot_utils  # seaborn comes with it: only where a figure is drawn
+
+    def arrays(agent: str) -> tuple:
+        estimates = [aggregate["iqm"][agent], aggregate["mean"][agent]]
+        return (np.array([e.point for e in estimates]),
+                np.array([[e.low for e in estimates], [e.high for e in estimates]]))
+
+    names = {"baseline": ARCHS[0], "candidate": ARCHS[1]}
+    points, intervals = ({names[agent]: arrays(agent)[i] for agent in names} for i in (0, 1))
+    figure, _ = plot_utils.plot_interval_estimates(points, intervals, metric_names=["IQM", "Mean"],
+                                                   algorithms=list(ARCHS), xlabel="human-normalised score")
+    figure.savefig(path, dpi=80, bbox_inches="tight")
     plt.close(figure)
 
 
@@ -212,28 +342,69 @@ def curve(metrics: dict) -> tuple:
     return np.array([int(row["frames"]) for row in rows]), np.array([float(row["return_mean"]) for row in rows])
 
 
+def finished_runs(args) -> dict:
+    """The runs of the study that have finished in --results, read and never trained or removed."""
+    found = {job: finished_metrics(run_dir(args, *job), args) for job in jobs_of(args)}
+    return {job: metrics for job, metrics in found.items() if metrics}
+
+
+def train_all(args) -> dict:
+    """Every run of the study, trained or read, with a progress bar and a line as each ends."""
+    jobs = jobs_of(args)
+    progress = keras.utils.Progbar(len(jobs), unit_name="run")
+    runs = {}
+    for job, metrics in trained(jobs, args):
+        runs[job] = metrics
+        print("\n" + rl_training.summary_line(metrics) + f", seed {job[2]}")
+        progress.update(len(runs))
+    return runs
+
+
+def write_report(runs: dict, args, out: Path):
+    """table.md (every run, per game, the aggregate), results.json, returns.png and aggregate.png."""
+    aggregate = aggregate_of(runs, args)
+    expected = len(jobs_of(args))
+    text = (f"{len(runs)} of {expected} runs finished.\n\n" + table(runs, args) + "\n" + per_game_table(runs, args)
+            + "\n" + aggregate_text(aggregate, args))
+    (out / "table.md").write_text(stamped(text, args.command))
+    write_json(out / "results.json", {
+        "frames": args.frames, "games": args.games, "coords": args.coords,
+        "aggregate": jsonable(aggregate),
+        "runs": [{"game": game, "arch": arch, "seed": seed, **{key: metrics[key] for key in (
+            "frames", "final", "evaluation", "frames_per_s", "wall_time_s")}}
+            for (game, arch, seed), metrics in sorted(runs.items())]})
+    if runs:
+        plot(runs, args, out / "returns.png")
+    if aggregate:
+        plot_aggregate(aggregate, out / "aggregate.png")
+
+
+def jsonable(aggregate: dict | None):
+    """The aggregate with each Estimate as {point, low, high}."""
+    if isinstance(aggregate, dict):
+        return {key: jsonable(value) for key, value in aggregate.items()}
+    if isinstance(aggregate, rl_statistics.Estimate):
+        return dataclasses.asdict(aggregate)
+    return aggregate
+
+
 def main(argv=None):
     args = parse_args(argv)
     out = Path(args.results)
-    with locked(out):
-        start = time.perf_counter()
-        jobs = jobs_of(args)
-        progress = keras.utils.Progbar(len(jobs), unit_name="run")
-        runs = {}
-        for job, metrics in trained(jobs, args):
-            runs[job] = metrics
-            print("\n" + rl_training.summary_line(metrics) + f", seed {job[2]}")
-            progress.update(len(runs))
-        (out / "table.md").write_text(stamped(table(runs, args), args.command))
-        write_json(out / "results.json", {"frames": args.frames, "games": args.games, "coords": args.coords,
-                                          "runs": [{"game": game, "arch": arch, "seed": seed,
-                                                    **{key: runs[(game, arch, seed)][key] for key in
-                                                       ("frames", "final", "evaluation", "frames_per_s",
-                                                        "wall_time_s")}}
-                                                   for game, arch, seed in jobs]})
-        plot(runs, args, out / "returns.png")
-        print(f"\nwrote {out / 'table.md'}, results.json and returns.png in {time.perf_counter() - start:.0f} s\n")
-        print((out / "table.md").read_text())
+    if args.print_commands:
+        print("\n".join(missing_commands(args)))
+        return
+    start = time.perf_counter()
+    if args.report_only:
+        runs = finished_runs(args)
+        out.mkdir(parents=True, exist_ok=True)
+        write_report(runs, args, out)
+    else:
+        with locked(out):
+            runs = train_all(args)
+            write_report(runs, args, out)
+    print(f"\nwrote {out / 'table.md'}, results.json and the figures in {time.perf_counter() - start:.0f} s\n")
+    print((out / "table.md").read_text())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 import model_builders
 from conftest import documented_counts
 from lab import atari, rl_training
-from lab.a2c import A2CAgent, BaselinesRMSprop, returns_and_advantages, sample_actions
+from lab.a2c import A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages, sample_actions
 from lab.util import run_cli
 
 
@@ -83,6 +83,48 @@ def test_sampled_actions_follow_the_policy():
     logits = np.log(np.array([[0.7, 0.2, 0.1]] * 20000))
     counts = np.bincount(sample_actions(logits, np.random.default_rng(0)), minlength=3) / 20000
     np.testing.assert_allclose(counts, [0.7, 0.2, 0.1], atol=0.01)
+
+
+@pytest.mark.parametrize("form, halved", [("half_mse", 2.0), ("mse", 1.0)])
+def test_the_loss_against_numpy_with_the_value_error_halved_as_baselines_2018(form, halved):
+    """pg + 0.5 * value error - 0.01 * entropy, the value error mean((V - R)²) / 2 by default (baselines' a2c/utils.mse
+    until mid-2018): recomputed in NumPy from the network's own outputs on a small batch."""
+    keras.utils.set_random_seed(1)
+    network = model_builders.a2c_network((4, 36, 36), 5)
+    agent = A2CAgent(network, LossWeights(value_form=form))
+    rng = np.random.default_rng(0)
+    batch = {"frames": rng.integers(0, 256, (6, 4, 36, 36)).astype(np.uint8), "actions": rng.integers(0, 5, 6),
+             "returns": rng.normal(size=6).astype(np.float32), "advantages": rng.normal(size=6).astype(np.float32)}
+    losses = {key: float(value) for key, value in agent.losses_on(batch).items()}
+    outputs = network.predict_on_batch(batch["frames"])
+    logits = outputs["logits"].astype(np.float64)
+    log_policy = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    policy_loss = -np.mean(batch["advantages"] * log_policy[np.arange(6), batch["actions"]])
+    value_loss = np.mean((outputs["value"] - batch["returns"]) ** 2) / halved
+    entropy = np.mean(-(np.exp(log_policy) * log_policy).sum(axis=1))
+    assert losses["value_loss"] == pytest.approx(value_loss, rel=1e-4)
+    assert losses["policy_loss"] == pytest.approx(policy_loss, rel=1e-4, abs=1e-6)
+    assert losses["entropy"] == pytest.approx(entropy, rel=1e-4)
+    assert losses["loss"] == pytest.approx(policy_loss + 0.5 * value_loss - 0.01 * entropy, rel=1e-4, abs=1e-6)
+
+
+def test_each_training_seed_evaluates_on_games_of_its_own(monkeypatch):
+    """Seeds 0, 1, 2 once shared 28 of their 30 evaluation games; now each seed's block is apart, and evaluate()
+    starts its games at its seed's block."""
+    blocks = [set(rl_training.evaluation_seeds(seed, 30)) for seed in range(3)]
+    assert all(len(block) == 30 for block in blocks) and not (blocks[0] & blocks[1] or blocks[1] & blocks[2])
+    assert not any(block & set(range(3 * 16)) for block in blocks)  # nor any training game of these seeds
+
+    class Started(Exception):
+        pass
+
+    def games(setting, count, seed, threads=1):
+        raise Started(seed)
+
+    monkeypatch.setattr(atari, "Games", games)
+    with pytest.raises(Started) as started:
+        rl_training.evaluate(None, atari.AtariSetting(), 30, 2)
+    assert started.value.args[0] == min(blocks[2])
 
 
 def test_rmsprop_starts_as_tensorflow_1s_inside_a_compiled_step():
@@ -222,15 +264,35 @@ def test_the_study_writes_its_table_and_figure_and_reads_finished_runs(tmp_path,
     from studies import reproduce_rl
 
     argv = ["--seeds", "0", "1", "--frames", "320", "--envs", "4", "--eval-episodes", "2", "--log-every", "160",
-            "--results", str(tmp_path)]
+            "--results", str(tmp_path), "--reps", "200"]
+    assert len(reproduce_rl.missing_commands(reproduce_rl.parse_args(argv))) == 4
     reproduce_rl.main(argv)
     table = (tmp_path / "table.md").read_text()
     assert table.count("| ms_pacman | a2c_conv |") == 2 and "| **ms_pacman** | **a2c_coordconv** | median" in table
+    assert "4 of 4 runs finished" in table and "| ms_pacman | " in table.split("| call |")[1]
+    assert "P(coordconv > conv)" in table and (tmp_path / "aggregate.png").exists()
     assert "Written by `python -m studies.reproduce_rl" in table and (tmp_path / "returns.png").exists()
     results = json.loads((tmp_path / "results.json").read_text())
     assert [run["evaluation"]["episodes"] for run in results["runs"]] == [2] * 4
+    assert set(results["aggregate"]["probability_of_improvement"]) == {"point", "low", "high"}
+    assert reproduce_rl.missing_commands(reproduce_rl.parse_args(argv)) == []
     monkeypatch.setattr(rl_training, "main", lambda argv: pytest.fail("a finished run was trained again"))
     reproduce_rl.main(argv)
+    reproduce_rl.main([*argv, "--report-only"])
+
+
+def test_the_study_reports_a_part_done_campaign_and_lists_what_is_missing(tmp_path, capsys):
+    """A nine-game study with no run in: the report says so and trains nothing; the commands name every run."""
+    from studies import reproduce_rl
+
+    argv = ["--games", "nine", "--results", str(tmp_path)]
+    reproduce_rl.main([*argv, "--report-only"])
+    assert "0 of 38 runs finished" in (tmp_path / "table.md").read_text() and "no aggregate" in capsys.readouterr().out
+    reproduce_rl.main([*argv, "--print-commands"])
+    commands = capsys.readouterr().out.splitlines()
+    assert len(commands) == 38
+    assert commands[0].startswith("python train_rl.py --arch a2c_conv --game asteroids --seed 0")
+    assert sum("--game ms_pacman" in line for line in commands) == 6  # three seeds there, two elsewhere
 
 
 def test_the_run_average_is_the_mean_of_the_rows_where_a_game_had_ended():
