@@ -1,5 +1,6 @@
-"""The README and docs/ link only to files a fresh clone has: a figure written under an ignored
-folder, or never added, is a broken link the reader meets first. Every table a study wrote into
+"""The README and docs/ link only to files a fresh clone has, and to headings those files have: a
+figure written under an ignored folder, never added, or a section renamed, is a broken link the
+reader meets first. Every table a study wrote into
 docs/results/ says which command and commit printed it, and today's parsers still take that command."""
 
 import importlib
@@ -26,6 +27,65 @@ def local_targets(page: Path):
 
 def ignored_by_git(path: Path) -> bool:
     return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT).returncode == 0
+
+
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: its text as rendered (no code ticks, emphasis or link targets),
+    lowercased, punctuation other than hyphens and underscores dropped, spaces made hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    text = re.sub(r"[`*]", "", text).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(page: Path) -> set:
+    """Every heading anchor of a Markdown page, repeats numbered as GitHub numbers them (-1, -2, ...)."""
+    found, seen, fenced = set(), {}, False
+    for line in page.read_text().splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        heading = None if fenced else HEADING.match(line)
+        if heading:
+            slug = github_slug(heading.group(2))
+            found.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+            seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+def broken_anchors(page: Path) -> list:
+    """`file#anchor` and `#anchor` links of `page` whose Markdown target has no such heading."""
+    broken = []
+    for target in LINK.findall(page.read_text()):
+        path, _, anchor = target.partition("#")
+        if not anchor or "://" in path:
+            continue
+        destination = (page.parent / path).resolve() if path else page
+        if destination.suffix == ".md" and destination.exists() and anchor not in anchors(destination):
+            broken.append(target)
+    return broken
+
+
+def test_heading_anchors_follow_githubs_rules(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Use the layer in your own model\n## Speed\n```\n# not a heading\n```\n## Speed\n"
+                    "### The study: `make reproduce-rl-nine`\n## On an NVIDIA H200 (JAX), 2026-12-04\n")
+    assert anchors(page) == {"use-the-layer-in-your-own-model", "speed", "speed-1",
+                             "the-study-make-reproduce-rl-nine", "on-an-nvidia-h200-jax-2026-12-04"}
+
+
+def test_a_planted_broken_anchor_is_found(tmp_path):
+    (tmp_path / "other.md").write_text("# Speed\n")
+    page = tmp_path / "page.md"
+    page.write_text("# Here\n[ok](other.md#speed) [ok](#here) [broken](other.md#sped) [broken](#nowhere)\n")
+    assert broken_anchors(page) == ["other.md#sped", "#nowhere"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_anchor_names_a_heading_of_its_page(page):
+    assert not broken_anchors(page), f"{page.name} links to headings that do not exist: {broken_anchors(page)}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
