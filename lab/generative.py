@@ -20,6 +20,7 @@ from lab.runs import TensorBoardWriter, write_json
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
                 "clevr": "data/sort_of_clevr/sort_of_clevr_2objs_10rad_50000imgs_64x.h5",
                 "lsun": "data/lsun/bedroom_train_lmdb_64x.h5"}
+IMAGE_SHAPES = {"simple": (64, 64, 1), "clevr": (64, 64, 3), "lsun": (64, 64, 3)}  # the default data's images
 OBJECT_DATA = ("simple", "clevr")  # data of counted objects: the mode-collapse and walk figures apply (not LSUN)
 GRID_SIDE = 10  # the sample grid is GRID_SIDE x GRID_SIDE images; a latent walk has GRID_SIDE steps
 WALKS = 8  # latent walks between fixed pairs of latents, for the strips and the walk metric

@@ -255,14 +255,19 @@ def learning_rate(args, steps_per_epoch: int):
         alpha=0.0 if args.lrpolicy == "cosine" else 1.0)
 
 
-def build_model(args, task, loss, steps_per_epoch):
+def build_network(args) -> keras.Model:
+    """The arch's network as the flags shape it, uncompiled."""
     spec = model_builders.ModelSpec(x_dim=args.x_dim, y_dim=args.y_dim, mul=args.channel_mul, fs=args.filter_size,
-                               l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
-                               regressor_stack=regressor_stack(args),
-                               init_scale=args.init_scale, coords_frame=args.coords_frame,
-                               coords_init_scale=args.coords_init_scale, center_l2=args.center_l2,
-                               hard_center=args.hard_center)
-    model = archs.ARCHS[args.arch].build(spec)
+                                    l2=args.l2, no_softmax=args.no_softmax, with_r=args.with_r,
+                                    regressor_stack=regressor_stack(args),
+                                    init_scale=args.init_scale, coords_frame=args.coords_frame,
+                                    coords_init_scale=args.coords_init_scale, center_l2=args.center_l2,
+                                    hard_center=args.hard_center)
+    return archs.ARCHS[args.arch].build(spec)
+
+
+def build_model(args, task, loss, steps_per_epoch):
+    model = build_network(args)
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(model, args.load)
     image_loss = task.losses[loss]

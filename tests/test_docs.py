@@ -121,3 +121,10 @@ def test_every_published_table_names_its_command_and_commit_and_todays_parser_ta
     assert known.returncode == 0, f"{table.relative_to(ROOT)} names commit {commit}, which the history lacks"
     parse_args, argv = study_parser(shlex.split(command))
     parse_args(argv)  # a CliError here: today's parser refuses the command that printed the table
+
+
+def test_the_arch_page_is_the_registrys_table():
+    from studies import arch_table
+
+    assert arch_table.PAGE.read_text() == arch_table.page(arch_table.table()), \
+        "docs/archs.md is stale: rerun python -m studies.arch_table --write"
