@@ -12,7 +12,8 @@ INSTALLED := $(VENV)/.installed
 DATA := data/rectangle_4_uniform.h5 data/rectangle_4_quadrant.h5
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: reproduce reproduce-gan reproduce-detection reproduce-rl reproduce-rl-nine test test-slow data gpu-wheels
+.PHONY: reproduce reproduce-gan reproduce-detection reproduce-rl reproduce-rl-nine test test-slow test-oldest data \
+	gpu-wheels
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,29 @@ test: $(INSTALLED)
 
 test-slow: $(INSTALLED) $(DATA)
 	$(PY) -m pytest -q -n 2 -m slow
+
+# The oldest versions the bounds allow, each leg in a venv of its own: requirements.txt resolved to its lower
+# bounds (uv's lowest-direct) and the fast suite there; then the layer package (pyproject.toml: keras and numpy
+# at their lower bounds, TensorFlow as its backend) through its own tests and docstring examples.
+OLDEST := .venv-oldest
+LAYER_OLDEST := .venv-layer-oldest
+
+$(OLDEST)/.installed: requirements.txt
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/pip install -q uv
+	$(OLDEST)/bin/uv pip install -q --python $(OLDEST)/bin/python --resolution lowest-direct -r requirements.txt
+	touch $@
+
+$(LAYER_OLDEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LAYER_OLDEST)
+	$(LAYER_OLDEST)/bin/pip install -q uv
+	$(LAYER_OLDEST)/bin/uv pip install -q --python $(LAYER_OLDEST)/bin/python --resolution lowest-direct . \
+		"tensorflow-cpu>=2.17" "h5py>=3.10" "pytest>=8"
+	touch $@
+
+test-oldest: $(OLDEST)/.installed $(LAYER_OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest -q -n 2
+	$(LAYER_OLDEST)/bin/python -m pytest -q tests/test_coordconv.py tests/test_layer_packaging.py CoordConv.py
 
 gpu-wheels: gpu/wheels.txt | $(INSTALLED)
 	$(VENV)/bin/pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \

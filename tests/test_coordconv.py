@@ -17,6 +17,12 @@ ADD_COORDS = {1: AddCoords1D, 2: AddCoords2D, 3: AddCoords3D}
 CONVS = {1: CoordConv1D, 2: CoordConv2D, 3: CoordConv3D}
 SHAPES = {1: [(7,), (2,)], 2: [(14, 6), (6, 14), (5, 5)], 3: [(3, 4, 5), (5, 2, 3)]}
 
+# The reference (Keras' own Conv2DTranspose over the concatenated channels) leaves out output_padding before Keras
+# 3.15 (19 rows where (9 - 1) * 2 + 3 + 1 = 20); the CoordConv layer follows the documented size on every version.
+KERAS_DROPS_OUTPUT_PADDING = pytest.mark.skipif(
+    tuple(int(part) for part in keras.__version__.split(".")[:2]) < (3, 15),
+    reason="Keras' Conv2DTranspose drops output_padding before 3.15: no reference to compare with")
+
 
 def reference_coords(spatial, with_r):
     """Coordinate channels, last axis: x along the last spatial axis, then y, then z."""
@@ -233,7 +239,8 @@ SPLIT_CASES = [  # (layer, spatial input size, input channels)
     (CoordConv3D(3, 3, padding="same"), (3, 4, 5), 2),
     (CoordConv3D(3, (2, 3, 1), strides=(1, 2, 1), padding="valid", with_r=True), (4, 5, 3), 2),
     (CoordConv2DTranspose(4, 3, strides=2, padding="same"), (5, 7), 3),
-    (CoordConv2DTranspose(4, 3, strides=2, padding="valid", output_padding=1), (4, 6), 3),
+    pytest.param(CoordConv2DTranspose(4, 3, strides=2, padding="valid", output_padding=1), (4, 6), 3,
+                 marks=KERAS_DROPS_OUTPUT_PADDING),
     (CoordConv2DTranspose(4, 4, strides=2, padding="same", with_r=True), (6, 5), 3),
     (CoordConv(6, 6, False, 4, 3, padding="same"), (6, 6), 3),
 ]
@@ -326,7 +333,8 @@ def test_split_form_in_mixed_precision(layer):
     CoordConv2D(4, 3, strides=2, padding="same"), CoordConv2D(4, 3, strides=2, padding="same", with_r=True),
     CoordConv2D(4, (3, 2), strides=(1, 2), dilation_rate=1, padding="valid"),
     CoordConv2DTranspose(4, 3, strides=2, padding="same"),
-    CoordConv2DTranspose(4, 3, strides=2, padding="valid", output_padding=1),
+    pytest.param(CoordConv2DTranspose(4, 3, strides=2, padding="valid", output_padding=1),
+                 marks=KERAS_DROPS_OUTPUT_PADDING),
 ], ids=lambda layer: type(layer).__name__)
 def test_split_form_with_sizes_known_only_at_run_time(layer):
     """Sizes unknown while tracing: the coordinates' term is made at run time, in and out of a graph."""

@@ -67,7 +67,7 @@ def test_tflite_conversion_matches_keras(spatial):
 @pytest.mark.parametrize("spatial", [(12, 10), (None, None)], ids=["static", "dynamic"])
 def test_model_export_matches_keras(spatial, tmp_path):
     model = small_model(spatial)
-    model.export(tmp_path / "exported", format="tf_saved_model", verbose=False)
+    model.export(tmp_path / "exported", format="tf_saved_model")  # its printout is captured by pytest
     exported = tf.saved_model.load(str(tmp_path / "exported"))  # kept: .serve needs its variables alive
     for x in export_batches(spatial):
         np.testing.assert_allclose(exported.serve(x), model(x), atol=1e-5)
