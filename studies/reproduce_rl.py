@@ -311,7 +311,8 @@ def plot(runs: dict, args, path: Path):
                 axis.plot(curves[0][0][:length], np.median([returns[:length] for _, returns in curves], axis=0),
                           color=colour, linewidth=2.5, label=f"{arch} (median of {len(curves)} seeds)")
         axis.set(title=game, xlabel="emulator frames", ylabel="mean return, last 100 games")
-        axis.legend(fontsize="small")
+        if axis.lines:
+            axis.legend(fontsize="small")
     for axis in list(axes.flat)[len(args.games):]:
         axis.set_visible(False)
     figure.tight_layout()
