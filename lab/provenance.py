@@ -1,4 +1,4 @@
-"""The line every study's table ends with: the command that wrote it and the commit it ran at.
+"""The line every study's table ends with: the command that wrote it, the commit it ran at and the machine.
 
 A figure in docs/ must be one today's code prints: with the command and the
 commit beside it, a reader can rerun it, and tests/test_docs.py checks that each
@@ -7,6 +7,8 @@ the command.
 """
 
 import datetime
+import os
+import platform
 import shlex
 import subprocess
 import sys
@@ -39,10 +41,22 @@ def commit() -> str:
 COMMIT_AT_START = commit()  # when a study's process imports this: edits made while it runs are not its code
 
 
+def machine() -> str:
+    """The CPU this process runs on and the cores it may use, as the stamp names them: "this CPU" means nothing
+    to a reader of a table printed on another machine."""
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0] if names else platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores"
+
+
 def stamp(command: str) -> str:
-    """One Markdown paragraph: `Written by \\`COMMAND\\` at commit C on DATE`, C the commit the process started at."""
+    """One Markdown paragraph: `Written by \\`COMMAND\\` at commit C on DATE, on MACHINE`, C the commit the
+    process started at."""
     today = datetime.date.today().isoformat()
-    return f"\n{STAMP_PREFIX}{command}` at commit {COMMIT_AT_START} on {today}.\n"
+    return f"\n{STAMP_PREFIX}{command}` at commit {COMMIT_AT_START} on {today}, on {machine()}.\n"
 
 
 def stamped(text: str, command: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 import model_builders
 from conftest import documented_counts
-from lab import atari, rl_training
+from lab import atari, provenance, rl_training
 from lab.a2c import A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages, sample_actions
 from lab.util import run_cli
 
@@ -272,6 +272,7 @@ def test_the_study_writes_its_table_and_figure_and_reads_finished_runs(tmp_path,
     assert "4 of 4 runs finished" in table and "| ms_pacman | " in table.split("| call |")[1]
     assert "P(coordconv > conv)" in table and (tmp_path / "aggregate.png").exists()
     assert "Written by `python -m studies.reproduce_rl" in table and (tmp_path / "returns.png").exists()
+    assert f", on {provenance.machine()}." in table and provenance.machine().endswith(" cores")
     results = json.loads((tmp_path / "results.json").read_text())
     assert [run["evaluation"]["episodes"] for run in results["runs"]] == [2] * 4
     assert set(results["aggregate"]["probability_of_improvement"]) == {"point", "low", "high"}
