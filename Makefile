@@ -21,7 +21,7 @@ $(INSTALLED): requirements.txt
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(DATA) &: data/not_so_clevr_generator.py lab/not_so_clevr.py | $(INSTALLED)
+$(DATA) &: data/not_so_clevr_generator.py lab/supervised/not_so_clevr.py | $(INSTALLED)
 	$(PY) data/not_so_clevr_generator.py
 
 data: $(DATA)

@@ -420,3 +420,32 @@ def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float
     value = layers.Dense(1, dtype=HEAD_DTYPE, **kernel(1.0))(x)
     return keras.Model(frames, {"logits": logits, "value": layers.Reshape((), name="value", dtype=HEAD_DTYPE)(value)},
                        name=f"a2c_{'coordconv_' + coords if coords else 'conv'}")
+
+
+# The region-proposal experiment (lab/archs.py: rpn_sampler, coord_rpn_sampler; trained by train_detection.py).
+RPN_HIDDEN = 32  # the paper's rpn_hidden_dim
+
+
+def rpn_network(name: str, coords: bool, image_shape, same: bool, l2: float, anchors_per_cell: int = 9) -> keras.Model:
+    """The region proposal network: image -> {"offsets": (cells * 9, 4), "scores": (cells * 9, 2)} for one image.
+
+    The paper's layers: 5x5 convs 32 and 64 each with ReLU and a 2x2 max pool,
+    a 3x3 conv 32, then two heads: the box mover (3x3 conv 32, 1x1 conv to 4
+    offsets per anchor, initialised at zero) and the box scorer (1x1 conv, 2
+    logits per anchor). With `coords` (coord_rpn_sampler), coordinates go in
+    before the first conv, the 3x3 conv and the mover's 1x1 conv, as the
+    paper's. `anchors_per_cell` is lab/detection/detection.py's anchor count, which reads the outputs.
+    """
+    padding = "same" if same else "valid"
+    kernel = {"kernel_initializer": "he_normal", "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
+    maybe_coords = CoordConv2D if coords else layers.Conv2D
+    images = keras.Input(image_shape, name="images")
+    x = layers.MaxPooling2D(2)(maybe_coords(32, 5, padding=padding, activation="relu", **kernel)(images))
+    x = layers.MaxPooling2D(2)(layers.Conv2D(64, 5, padding=padding, activation="relu", **kernel)(x))
+    features = maybe_coords(RPN_HIDDEN, 3, padding="same", activation="relu", **kernel)(x)
+    moved = layers.Conv2D(RPN_HIDDEN, 3, padding="same", activation="relu", **kernel)(features)
+    offsets = maybe_coords(4 * anchors_per_cell, 1, kernel_initializer="zeros",
+                           kernel_regularizer=kernel["kernel_regularizer"])(moved)
+    scores = layers.Conv2D(2 * anchors_per_cell, 1, **kernel)(features)
+    return keras.Model(images, {"offsets": layers.Reshape((-1, 4), name="offsets")(offsets),
+                                "scores": layers.Reshape((-1, 2), name="scores")(scores)}, name=name)

@@ -36,8 +36,8 @@ def child_seconds(data_h5: str, repeats: int) -> dict:
     """{arch: median seconds of one train step} on this process's backend."""
     from lab import backends  # noqa: F401  Keras on the backend the parent chose, quiet
 
-    from lab import gan_training
-    from lab import supervised_training
+    from lab.generative import gan_training
+    from lab.supervised import supervised_training
     from lab.batches import EpochBatches
     from bench.timing import median_seconds
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import median_seconds
-from lab import not_so_clevr, sort_of_clevr
+from lab.supervised import not_so_clevr
+from lab.generative import sort_of_clevr
 from lab.util import positive
 
 CLEVR_COUNT = 10_000

@@ -45,7 +45,7 @@ TRAININGS = ((1, "float32", SERIAL), (2, "float32", OVERLAPPED), (1, "mixed_bflo
 
 def environment_rates(game: str, repeats: int, steps: int = 300) -> dict:
     """Frames/s of 16 games stepped with random actions: one group on every core, or two groups of 8 at once."""
-    from lab import atari
+    from lab.rl import atari
 
     setting = atari.AtariSetting(game)
     cores = os.cpu_count() or 1
@@ -71,7 +71,7 @@ def child_rates(game: str, repeats: int, updates: int) -> dict:
 
     import keras
 
-    from lab import rl_training
+    from lab.rl import rl_training
 
     jobs = {}
     for arch in ("a2c_conv", "a2c_coordconv"):
@@ -104,7 +104,7 @@ def child_training(game: str, updates: int, core: int | None) -> dict:
     pin(core)
     from lab import backends  # noqa: F401  Keras on the backend the parent chose, quiet
 
-    from lab import rl_training
+    from lab.rl import rl_training
 
     run = run_settings("a2c_coordconv", game, 1)
     agent = rl_training.build_agent(run, 9, rl_training.parse_args(["--arch", "a2c_coordconv"]))
@@ -120,7 +120,7 @@ def child_parts(game: str, repeats: int, core: int) -> dict:
     pin(core)
     from lab import backends  # noqa: F401  Keras on the backend the parent chose, quiet
 
-    from lab import atari, rl_training
+    from lab.rl import atari, rl_training
 
     agent = rl_training.build_agent(run_settings("a2c_coordconv", game, 1), 9,
                                     rl_training.parse_args(["--arch", "a2c_coordconv"]))
@@ -167,7 +167,7 @@ def children(backend: str, args, modes: list) -> list:
 
 
 def run_settings(arch: str, game: str, groups: int):
-    from lab import rl_training
+    from lab.rl import rl_training
 
     return rl_training.validate(rl_training.parse_args(["--arch", arch, "--game", game, "--env-groups", str(groups)]))
 

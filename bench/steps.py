@@ -34,7 +34,8 @@ from lab import backends  # noqa: F401  Keras on its backend, quiet: before kera
 import keras
 import numpy as np
 
-from lab import gan_training, supervised_training
+from lab.generative import gan_training
+from lab.supervised import supervised_training
 from lab.batches import EpochBatches, fit_in_order
 from bench.backends import GAN_FLAGS, GAN_IMAGE_SHAPE, SUPERVISED_FLAGS
 from bench.forms import concatenation_builders

@@ -21,7 +21,7 @@ from lab import backends  # noqa: F401  Keras on its backend, quiet: before kera
 import keras
 import numpy as np
 
-from lab import supervised_training
+from lab.supervised import supervised_training
 from lab.batches import EpochBatches, fit_in_order
 from bench.forms import concatenation_builders
 from studies.experiments import as_argv, experiment

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the Field-of-MNIST data of the paper's region-proposal experiment; code: lab/field_of_mnist.py.
+"""Writes the Field-of-MNIST data of the paper's region-proposal experiment; code: lab/detection/field_of_mnist.py.
 
-Every flag: python data/field_of_mnist_generator.py --help. Other scripts import lab.field_of_mnist, never this file.
+Every flag: python data/field_of_mnist_generator.py --help.
+Other scripts import lab.detection.field_of_mnist, never this file.
 """
 
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run by path: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lab.field_of_mnist import main
+from lab.detection.field_of_mnist import main
 from lab.util import run_cli
 
 if __name__ == "__main__":

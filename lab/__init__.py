@@ -1,7 +1,10 @@
-"""The machinery behind the entry points: the tasks, data, networks by --arch, training loops and run folders.
+"""The machinery behind the entry points, one package per experiment beside the parts every run shares.
 
-Floors, lowest first: util (CLI errors, atomic writes) and the data generators;
-backends, datasets, tasks, batches; runs and train_steps; archs; the training
-loops (supervised_training, gan_training, vae_training, detection_training).
-Nothing here imports an entry point or studies/.
+At this root, what every experiment uses: util (CLI errors, atomic writes),
+backends, datasets, batches, train_steps, runs (output folders, resume,
+locks), provenance (a table's stamp) and archs (one entry per --arch). One
+package per experiment: supervised/ (§4), generative/ (§5's GANs, the VAEs),
+detection/ (the region proposals), rl/ (§6's A2C). A package imports the root
+and model_builders.py, never another experiment's package; nothing here
+imports an entry point or studies/.
 """

@@ -1,8 +1,9 @@
 """Every `--arch` of the paper's experiments, one entry each: start here from an arch's name.
 
-An entry says which script trains it, which builder makes its network and
-what the script needs to know about it: the task a supervised arch learns
-and whether it also outputs the center map (train.py, §4); the data and where
+An entry says which script trains it, which builder of model_builders.py
+makes its network and what the script needs to know about it: whether a
+supervised arch also outputs the center map (train.py, §4; what it learns is
+lab/supervised/tasks.TASK_OF); the data and where
 coordinates go for the GANs and VAEs (train_gan.py, train_vae.py, §5); where
 the region proposal network adds them (train_detection.py); whether the A2C
 agent's convs are CoordConv (train_rl.py, §6).
@@ -12,7 +13,6 @@ import dataclasses
 from typing import Callable, Optional
 
 import model_builders
-from lab import tasks
 from lab.util import CliError
 
 
@@ -22,8 +22,7 @@ class Arch:
 
     name: str
     script: str  # the entry point that trains it
-    build: Optional[Callable]  # the builder in model_builders.py or lab/detection.py
-    task: Optional[tasks.Task] = None  # train.py: what it learns
+    build: Optional[Callable]  # the builder in model_builders.py or lab/detection/detection.py
     center_map: bool = False  # train.py: it also outputs the center map (-interm, -nosfmx)
     max_pooled: bool = False  # train.py: its output is a global max over the image (--redraw_dead)
     data: Optional[str] = None  # train_gan.py, train_vae.py: "simple" (Not-so-Clevr squares), "clevr" or "lsun"
@@ -33,18 +32,16 @@ class Arch:
     missing: Optional[str] = None  # why a name the paper lists has no network
 
 
+SUPERVISED = ("deconv_classification", "coordconv_classification", "upsample_conv_coords", "upsample_coordconv_coords",
+              "deconv_rendering", "coordconv_rendering", "deconv_bottleneck", "conv_onehot_image", "conv_regressor",
+              "coordconv_regressor")  # train.py's archs; what each learns: lab/supervised/tasks.TASK_OF
+
+
 def _supervised() -> list:
-    tasks_of = {
-        "deconv_classification": tasks.CLASSIFICATION, "coordconv_classification": tasks.CLASSIFICATION,
-        "upsample_conv_coords": tasks.CLASSIFICATION, "upsample_coordconv_coords": tasks.CLASSIFICATION,
-        "deconv_rendering": tasks.DECONV_RENDERING, "coordconv_rendering": tasks.RENDERING,
-        "deconv_bottleneck": tasks.RENDERING, "conv_onehot_image": tasks.IMAGE_RENDERING,
-        "conv_regressor": tasks.REGRESSION, "coordconv_regressor": tasks.REGRESSION,
-    }
     with_center_map = ("coordconv_rendering", "deconv_bottleneck")
-    return [Arch(name, "train.py", getattr(model_builders, name), task=task, center_map=name in with_center_map,
+    return [Arch(name, "train.py", getattr(model_builders, name), center_map=name in with_center_map,
                  max_pooled=name == "coordconv_regressor", coords=name.startswith(("coordconv", "upsample_coordconv")))
-            for name, task in tasks_of.items()]
+            for name in SUPERVISED]
 
 
 def _generative() -> list:
@@ -61,17 +58,9 @@ def _generative() -> list:
     return entries
 
 
-def build_region_proposal_network(*args, **kwargs):
-    """detection.build_network, imported when called: the region proposals are TensorFlow's alone
-    (tf.image.non_max_suppression), and the registry loads on every backend."""
-    from lab import detection
-
-    return detection.build_network(*args, **kwargs)
-
-
 def _detection() -> list:
-    return [Arch("rpn_sampler", "train_detection.py", build_region_proposal_network),
-            Arch("coord_rpn_sampler", "train_detection.py", build_region_proposal_network, coords=True),
+    return [Arch("rpn_sampler", "train_detection.py", model_builders.rpn_network),
+            Arch("coord_rpn_sampler", "train_detection.py", model_builders.rpn_network, coords=True),
             Arch("rpn_sampler_stn", "train_detection.py", None,
                  missing="is listed by the paper's train_faster_rcnn.py but never built (it raises "
                          "'Architecture unknown'): there is no network to port")]

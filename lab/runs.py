@@ -1,7 +1,7 @@
 """What every entry point does around training: output folders, config and JSON files, the console,
 elapsed time across resumes, snapshots to start from.
 
-The training modules (supervised_, gan_, vae_ and lab/detection_training.py) import it; no entry-point
+The training modules (supervised_, gan_, vae_ and lab/detection/detection_training.py) import it; no entry-point
 script imports another script: the scripts are thin wrappers of those modules.
 """
 

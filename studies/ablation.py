@@ -27,7 +27,7 @@ import h5py
 import keras
 import numpy as np
 
-from lab import archs, not_so_clevr as generator, redraw, supervised_training
+from lab.supervised import not_so_clevr as generator, redraw, supervised_training, tasks
 from studies.experiments import EXPERIMENTS, GENERALISES, as_argv, experiment, final_value, formatted
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import CliError, Parser, positive, run_cli
@@ -140,7 +140,7 @@ def initial_model(argv: list):
 
 def first_generalising_epoch(history: list, arch: str) -> dict:
     """The first epoch whose val figure generalises, and its wall time; None if none did."""
-    generalises, key = GENERALISES[experiment(arch).task], archs.ARCHS[arch].task.metric_key(history[0], "val_")
+    generalises, key = GENERALISES[experiment(arch).task], tasks.TASK_OF[arch].metric_key(history[0], "val_")
     for row in history:
         if generalises(float(row[key])):
             return {"first_generalising_epoch": int(row["epoch"]) + 1, "first_generalising_s": float(row["time_s"])}
@@ -183,7 +183,7 @@ def peak_offset(profiles: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 def summary(recipe: str, runs: list, args) -> dict:
     reached = [run["first_generalising_s"] for run in runs if run["first_generalising_s"] is not None]
-    worst = min if archs.ARCHS[args.arch].task.best_mode == "max" else max
+    worst = min if tasks.TASK_OF[args.arch].best_mode == "max" else max
     found = {"recipe": recipe, "change": RECIPES[recipe][0], "flags": " ".join(RECIPES[recipe][1]),
              "seeds": [run["seed"] for run in runs], "generalising": sum(run["generalises"] for run in runs),
              "median_val": statistics.median(run["val"] for run in runs),

@@ -16,7 +16,9 @@ import sys
 from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
 import model_builders
-from lab import archs, gan_training, generative, supervised_training, vae_training
+from lab import archs
+from lab.generative import gan_training, generative, vae_training
+from lab.supervised import supervised_training
 from lab.provenance import ROOT
 from lab.util import run_cli
 

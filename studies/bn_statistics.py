@@ -24,7 +24,7 @@ from lab import backends  # noqa: F401  Keras on its backend, quiet: before kera
 import keras
 import numpy as np
 
-from lab import supervised_training, tasks
+from lab.supervised import supervised_training, tasks
 from lab.runs import read_history
 from lab.util import CliError, Parser, positive, run_cli
 from studies.tables import median_range

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
-from lab import not_so_clevr as generator, supervised_training
+from lab.supervised import not_so_clevr as generator, supervised_training
 from lab.provenance import command_line, stamped
 from lab.runs import clear_if_stale, locked, read_history
 from lab.util import CliError, Parser, positive, run_cli

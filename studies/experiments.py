@@ -6,7 +6,7 @@ classification row's flags, written here once.
 
 import dataclasses
 
-from lab import archs
+from lab.supervised import tasks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,7 @@ def experiment(arch: str) -> Experiment:
 def final_value(arch: str, metrics: dict, part: str) -> float:
     """A run's last-epoch figure of its task's main metric on "train" or "val" (metrics.json's "final")."""
     values = metrics["final"][part]
-    return values[archs.ARCHS[arch].task.metric_key(values)]
+    return values[tasks.TASK_OF[arch].metric_key(values)]
 
 
 def formatted(row: Experiment, value: float) -> str:

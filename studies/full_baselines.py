@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib import ticker
 
-from lab import archs
+from lab.supervised import tasks
 from studies.experiments import formatted
 from lab.runs import read_history
 
@@ -43,7 +43,7 @@ class Curve:
         history = read_history(folder / "history.csv")
         if not history:
             return cls(experiment, split, params, planned_epochs, (), (), ())
-        val_key = archs.ARCHS[experiment.arch].task.metric_key(history[0], prefix="val_")
+        val_key = tasks.TASK_OF[experiment.arch].metric_key(history[0], prefix="val_")
         train_key = val_key[len("val_"):]
         return cls(experiment, split, params, planned_epochs, *(tuple(float(row[key]) for row in history)
                                                                 for key in ("time_s", train_key, val_key)))
@@ -51,14 +51,14 @@ class Curve:
     @property
     def better(self):
         """`better(a, b)`: a is at least as good as b (accuracy and IoU up, pixel error down)."""
-        if archs.ARCHS[self.experiment.arch].task.best_mode == "max":
+        if tasks.TASK_OF[self.experiment.arch].best_mode == "max":
             return lambda a, b: a >= b
         return lambda a, b: a <= b
 
     def best(self, part: str) -> int:
         """The index of the first epoch with the best figure of `part` ("train" or "val")."""
         values = getattr(self, part)
-        pick = max if archs.ARCHS[self.experiment.arch].task.best_mode == "max" else min
+        pick = max if tasks.TASK_OF[self.experiment.arch].best_mode == "max" else min
         return pick(range(len(values)), key=values.__getitem__)
 
     def first_reaching(self, value: float):
@@ -113,11 +113,11 @@ def duration(seconds: float) -> str:
 
 def plot(pairs: list, splits: tuple, path: Path):
     """Val (solid) and train (dashed) against wall time, log scale: one panel per task and split."""
-    tasks = list(dict.fromkeys(baseline.experiment.task for _, baseline in pairs))
-    figure, axes = plt.subplots(len(tasks), len(splits), figsize=(4.5 * len(splits), 3.2 * len(tasks)),
+    task_names = list(dict.fromkeys(baseline.experiment.task for _, baseline in pairs))
+    figure, axes = plt.subplots(len(task_names), len(splits), figsize=(4.5 * len(splits), 3.2 * len(task_names)),
                                 squeeze=False)
     for coordconv, baseline in pairs:
-        axis = axes[tasks.index(baseline.experiment.task), splits.index(baseline.split)]
+        axis = axes[task_names.index(baseline.experiment.task), splits.index(baseline.split)]
         for curve, colour in ((coordconv, "tab:blue"), (baseline, "tab:orange")):
             if curve.val:
                 label = f"{curve.experiment.model} ({len(curve.val)} epochs)"

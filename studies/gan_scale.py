@@ -34,7 +34,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from lab.generative import FIGURES
+from lab.generative.generative import FIGURES
 from lab.provenance import command_line, stamped
 from lab.runs import read_history, write_json
 from lab.util import CliError, Parser, positive, run_cli

@@ -33,9 +33,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lab import archs
 from studies import full_baselines
-from lab import not_so_clevr as generator, supervised_training
+from lab.supervised import not_so_clevr as generator, supervised_training, tasks
 from studies.experiments import EXPERIMENTS, GENERALISES, Experiment, as_argv, final_value, formatted
 from lab.runs import clear_if_stale, locked, write_json
 from lab.util import Parser, positive
@@ -44,7 +43,6 @@ from lab.provenance import command_line, stamped
 SPLITS = ("uniform", "quadrant")
 ABSTRACT_CLAIM = ("CoordConv \"solves the coordinate transform problem with perfect generalization and 150 "
                   "times faster with 10--100 times fewer parameters than convolution\" (abstract)")
-
 
 @dataclasses.dataclass(frozen=True)
 class Result:
@@ -74,7 +72,6 @@ class Result:
                 "median": {part: statistics.median(self.values(part)) for part in ("train", "val")},
                 "seeds": [seed_json(experiment, run) for run in self.runs]}
 
-
 def seed_json(experiment, run) -> dict:
     value = final_value(experiment.arch, run, "val")
     return {"seed": run["seed"], "train": final_value(experiment.arch, run, "train"), "val": value,
@@ -82,9 +79,7 @@ def seed_json(experiment, run) -> dict:
             "best_val": run["best_val"]["value"], "best_epoch": run["best_val"]["epoch"],
             "wall_time_s": run["wall_time_s"], "initialisations_redrawn": len(run["redrawn"]), "output": run["output"]}
 
-
 METRIC_LABEL = {"classification": "accuracy", "rendering": "IoU", "regression": "error (px)"}
-
 
 def parse_args(argv=None):
     parser = Parser(prog="python reproduce.py", description=__doc__.splitlines()[0])
@@ -128,16 +123,13 @@ def parse_args(argv=None):
         parser.error("--report-only reports --baselines-full's runs: add --baselines-full")
     return args
 
-
 ONLY_CHOICES = tuple(dict.fromkeys([e.task for e in EXPERIMENTS] + [e.arch for e in EXPERIMENTS]))
-
 
 def task_or_arch(text: str) -> str:
     if text not in ONLY_CHOICES:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a task nor an arch of the table; "
                                          f"choose from {', '.join(ONLY_CHOICES)}")
     return text
-
 
 def train_argv(experiment, split, seed, args) -> list:
     epochs = max(1, round(experiment.epochs * args.epochs_scale))
@@ -150,27 +142,22 @@ def train_argv(experiment, split, seed, args) -> list:
             "--evaluation_h5", "val" if plotted else "none", *as_argv({**experiment.flags, **budget}),
             *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
 
-
 def within(epochs: int, flags: dict) -> dict:
     """The budget's flags; a warm-up or hold that would not end before the last epoch (--epochs-scale) shortened
     to leave one epoch after it."""
     return {name: epochs - 1 if name in ("warmup", "hold") and value >= epochs else value
             for name, value in flags.items()}
 
-
 def data_path(args, split) -> Path:
     return generator.dataset_path(args.data_dir, split)
 
-
 def run_dir(args, experiment, split, seed) -> Path:
     return Path(args.results) / "runs" / f"{experiment.task}_{split}_{experiment.arch}_seed{seed}"
-
 
 def ensure_data(args):
     missing = [split for split in args.splits if not data_path(args, split).exists()]
     if missing:
         generator.main(["--out-dir", args.data_dir, "--splits", *missing])
-
 
 def run_all(args) -> list:
     chosen = [e for e in EXPERIMENTS if not args.only or e.task in args.only or e.arch in args.only]
@@ -179,14 +166,13 @@ def run_all(args) -> list:
     finished = {}
     for index, metrics in trained(jobs, args):
         experiment, _, seed = jobs[index]
-        print("\n" + supervised_training.summary_line(archs.ARCHS[experiment.arch].task, metrics) + f", seed {seed}")
+        print("\n" + supervised_training.summary_line(tasks.TASK_OF[experiment.arch], metrics) + f", seed {seed}")
         finished[index] = metrics
         progress.update(len(finished))
     runs = {}
     for index, (experiment, split, _) in enumerate(jobs):
         runs.setdefault((experiment, split), []).append(finished[index])
     return [Result(experiment, split, tuple(seed_runs)) for (experiment, split), seed_runs in runs.items()]
-
 
 def trained(jobs, args):
     """(index, metrics) of each job as it ends: one after the other here, or --jobs at once in worker processes.
@@ -208,17 +194,14 @@ def trained(jobs, args):
     finally:
         pool.shutdown(cancel_futures=True)
 
-
 def seeds_of(experiment, args) -> list:
     return args.seeds if args.seeds is not None else list(range(experiment.seeds))
-
 
 def train_one(experiment, split, seed, args) -> dict:
     argv = train_argv(experiment, split, seed, args)
     clear_if_stale(run_dir(args, experiment, split, seed), *supervised_training.run_flags(argv))
     keras.backend.clear_session()
     return supervised_training.main(argv)
-
 
 def table(results) -> str:
     header = ("| task | split | model | params | seeds generalising | train (median) | val (median) | "
@@ -228,10 +211,8 @@ def table(results) -> str:
     return (header + rows + f"\n\n{GENERALISES_NOTE}\n\nThe paper's headline: {ABSTRACT_CLAIM}.\n"
             + seeds_note(results))
 
-
 GENERALISES_NOTE = ("A seed generalises when its final val figure is at least 99.9% accuracy, at least 0.99 IoU, "
                     "or at most 0.5 px error; figures are each seed's last epoch, not its best.")
-
 
 def table_row(result) -> str:
     experiment = result.experiment
@@ -247,7 +228,6 @@ def table_row(result) -> str:
              f"{formatted(experiment, best_median)} ({epochs:g})", experiment.paper]
     return "| " + " | ".join(cells) + " |"
 
-
 def seeds_note(results) -> str:
     """Every seed's figures, so the spread is on record."""
     lines = [f"- {r.experiment.model} {r.experiment.task}, {r.split}: "
@@ -257,11 +237,9 @@ def seeds_note(results) -> str:
              for r in results]
     return "\nEvery seed (final val; best val and its epoch):\n\n" + "\n".join(lines) + "\n"
 
-
 def redraws(run) -> str:
     """`--redraw_dead`'s count for a seed's line, when it drew again."""
     return f", {plural(len(run['redrawn']), 'initialisation')} redrawn" if run["redrawn"] else ""
-
 
 def plot_splits(args, path: Path):
     figure, axes = plt.subplots(1, len(args.splits), figsize=(4 * len(args.splits), 4), squeeze=False)
@@ -273,7 +251,6 @@ def plot_splits(args, path: Path):
         axis.set(title=f"{split} split", xlim=(0, 63), ylim=(63, 0), aspect="equal", xlabel="x", ylabel="y")
         axis.legend(loc="lower left", fontsize=8)
     save(figure, path)
-
 
 def plot_accuracy_vs_time(results, splits, path: Path):
     """Every seed's validation accuracy against wall time, from the pre-training evaluation on."""
@@ -291,16 +268,13 @@ def plot_accuracy_vs_time(results, splits, path: Path):
     axes[0, 0].set_ylabel("validation accuracy (%)")
     save(figure, path)
 
-
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
-
 
 def accuracy_curve(run) -> tuple:
     initial = [(0.0, 100 * run["initial"]["val"]["accuracy"])] if run.get("initial") else []
     points = initial + [(float(row["time_s"]), 100 * float(row["val_accuracy"])) for row in run["history"]]
     return tuple(zip(*points))
-
 
 def plot_quadrant_predictions(args, results, path: Path, columns=6):
     """Targets and each model's output (its median seed) on held-out quadrant examples."""
@@ -322,19 +296,16 @@ def plot_quadrant_predictions(args, results, path: Path, columns=6):
         axes[row, 0].set_ylabel(label, fontsize=7)
     save(figure, path)
 
-
 def as_picture(experiment, logits):
     """Softmax heatmaps for classification, sigmoid images for rendering."""
     if experiment.task == "rendering":
         return 1 / (1 + np.exp(-logits))
     return supervised_training.pixel_softmax(logits)
 
-
 def save(figure, path: Path):
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
 
 def baselines_full(args):
     """--baselines-full: each task's baseline at the paper's budget and its CoordConv row at the default budget,
@@ -349,7 +320,7 @@ def baselines_full(args):
             ensure_data(args)
             jobs = [(experiment, split, 0) for split in args.splits for pair in pairs for experiment in pair]
             for _, metrics in trained(jobs, args):
-                print(supervised_training.summary_line(archs.ARCHS[metrics["arch"]].task, metrics))
+                print(supervised_training.summary_line(tasks.TASK_OF[metrics["arch"]], metrics))
     curves = [(curve(coordconv, split, args), curve(baseline, split, args))
               for split in args.splits for coordconv, baseline in pairs]
     out.mkdir(parents=True, exist_ok=True)
@@ -359,11 +330,9 @@ def baselines_full(args):
     print(f"\nwrote {out / 'table.md'} and {out / 'curves.png'}\n")
     print((out / "table.md").read_text())
 
-
 def curve(experiment, split, args) -> full_baselines.Curve:
     epochs = supervised_training.parse_args(train_argv(experiment, split, 0, args)).epochs
     return full_baselines.Curve.of_run(experiment, split, run_dir(args, experiment, split, 0), epochs)
-
 
 def main(argv=None):
     args = parse_args(argv)

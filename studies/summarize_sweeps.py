@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lab import backends  # noqa: F401  Keras on its backend, quiet: before keras loads
 
-from lab.archs import ARCHS
+from lab.supervised.tasks import TASK_OF
 from lab.util import CliError, Parser, run_cli
 
 CONFIG_COLUMNS = ("arch", "lr", "l2", "channel_mul", "filter_size", "minibatch", "loss", "epochs")
@@ -22,7 +22,7 @@ def run_row(metrics_path: Path) -> dict:
     """One CSV row: where the run lives, its flags, and its final and best figures."""
     metrics = json.loads(metrics_path.read_text())
     config = json.loads((metrics_path.parent / "config.json").read_text())
-    task = ARCHS[metrics["arch"]].task
+    task = TASK_OF[metrics["arch"]]
     sweep_folder = metrics_path.parent.parent.name
     sweep, _, split = sweep_folder.rpartition("_")
     return {

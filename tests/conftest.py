@@ -13,7 +13,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from lab import not_so_clevr, sort_of_clevr  # noqa: E402
+from lab.supervised import not_so_clevr  # noqa: E402
+from lab.generative import sort_of_clevr  # noqa: E402
 
 
 class InterruptAfter(keras.callbacks.Callback):

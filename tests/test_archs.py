@@ -3,6 +3,7 @@
 import pytest
 
 from lab import archs
+from lab.supervised import tasks
 from lab.util import CliError
 
 SCRIPTS = ("train.py", "train_gan.py", "train_vae.py", "train_detection.py", "train_rl.py")
@@ -12,7 +13,7 @@ def test_every_arch_has_one_entry_and_a_builder_or_a_reason():
     assert sum(len(archs.names(script)) for script in SCRIPTS) == len(archs.ARCHS)
     for arch in archs.ARCHS.values():
         assert (arch.build is None) == (arch.missing is not None), arch.name
-        assert (arch.task is not None) == (arch.script == "train.py"), arch.name
+        assert (arch.name in tasks.TASK_OF) == (arch.script == "train.py"), arch.name
         assert (arch.data is not None) == (arch.script in ("train_gan.py", "train_vae.py")), arch.name
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lab import detection, detection_training
+from lab.detection import detection, detection_training
 from conftest import assert_same_figures, interrupted_then_resumed
-from lab import field_of_mnist as field
+from lab.detection import field_of_mnist as field
 from lab.util import CliError, run_cli
 
 
@@ -211,7 +211,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, field_h5, capsys, flags, mes
 
 
 def test_a_foreign_or_misshapen_file_names_what_is_wrong(tmp_path, tiny_data_dir, field_h5):
-    from lab import not_so_clevr
+    from lab.supervised import not_so_clevr
 
     with pytest.raises(CliError, match="has no dataset 'train_ims'"):
         detection_training.datasets.load_detection(not_so_clevr.dataset_path(tiny_data_dir, "uniform"), 5)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import model_builders
-from lab import archs, gan_metrics, gan_training, generative, not_so_clevr, sort_of_clevr as clevr
+from lab import archs
+from lab.generative import gan_metrics, gan_training, generative, sort_of_clevr as clevr
+from lab.supervised import not_so_clevr
 from conftest import CLEVR_COUNT as COUNT, assert_same_figures, documented_counts, interrupted_then_resumed
 from lab.provenance import STAMP_PREFIX
 from lab.util import run_cli

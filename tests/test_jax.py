@@ -13,7 +13,7 @@ import pytest
 import model_builders
 from lab import archs
 from conftest import ROOT
-from lab import not_so_clevr
+from lab.supervised import not_so_clevr
 
 RUNNER = ROOT / "tests" / "without_tensorflow.py"
 FAMILIES = ("coordconv_classification", "coordconv_rendering", "coordconv_regressor")
@@ -59,7 +59,7 @@ import sys
 sys.path.insert(0, {root!r})
 from lab import backends
 import numpy as np
-from lab import gan_training
+from lab.generative import gan_training
 from lab.batches import fit_in_order
 args = gan_training.parse_args({argv!r})
 images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3)).astype("uint8")

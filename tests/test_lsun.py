@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lab import archs, gan_training, lsun
+from lab import archs
+from lab.generative import gan_training, lsun
 from lab.util import run_cli
 
 COUNT = 20

@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lab import not_so_clevr as generator
+from lab.supervised import not_so_clevr as generator
 from lab.util import run_cli
 
 SIZES = {"uniform": (2368, 768), "quadrant": (2407, 729)}

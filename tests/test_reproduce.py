@@ -15,7 +15,8 @@ import pytest
 
 from studies import ablation, full_baselines, reproduce
 from studies.experiments import as_argv
-from lab import backends, runs, supervised_training
+from lab import backends, runs
+from lab.supervised import supervised_training
 from conftest import ROOT
 from lab.provenance import STAMP_PREFIX
 from lab.util import run_cli

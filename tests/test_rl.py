@@ -8,8 +8,9 @@ import pytest
 
 import model_builders
 from conftest import documented_counts
-from lab import atari, provenance, rl_training
-from lab.a2c import A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages, sample_actions
+from lab.rl import atari, rl_training
+from lab import provenance
+from lab.rl.a2c import A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages, sample_actions
 from lab.util import run_cli
 
 

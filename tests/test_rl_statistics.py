@@ -1,9 +1,9 @@
-"""The field's statistics (lab/rl_statistics.py, rliable) on made-up scores whose answer is known."""
+"""The field's statistics (lab/rl/rl_statistics.py, rliable) on made-up scores whose answer is known."""
 
 import numpy as np
 import pytest
 
-from lab import rl_statistics
+from lab.rl import rl_statistics
 
 
 def test_human_normalised_scores_put_random_at_0_and_human_at_1():

@@ -7,9 +7,10 @@ import sys
 import pytest
 
 from studies import ablation
-from lab import gan_training
+from lab.generative import gan_training
 from studies import reproduce, reproduce_detection, reproduce_gan
-from lab import not_so_clevr, supervised_training, vae_training
+from lab.supervised import not_so_clevr, supervised_training
+from lab.generative import vae_training
 from lab.runs import LOCK, locked
 from lab.util import run_cli
 

@@ -3,7 +3,7 @@
 import pytest
 
 from studies import reproduce
-from lab import supervised_training
+from lab.supervised import supervised_training
 
 
 @pytest.mark.slow

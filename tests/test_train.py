@@ -15,9 +15,10 @@ import pytest
 
 import CoordConv
 import model_builders
-from lab import archs, redraw, runs, supervised_training
+from lab import archs, runs
+from lab.supervised import redraw, supervised_training
 from conftest import ROOT, TINY, InterruptAfter, assert_same_figures, documented_counts, interrupted_then_resumed
-from lab import not_so_clevr as generator
+from lab.supervised import not_so_clevr as generator
 from lab.util import run_cli
 
 @pytest.fixture(scope="module")
@@ -558,7 +559,7 @@ def test_multiworker_runs_a_one_worker_cluster_from_tf_config(tmp_path, tiny_h5)
 
 
 def test_the_regression_error_is_in_pixels_of_the_image_side():
-    from lab import tasks
+    from lab.supervised import tasks
 
     truth, guess = np.array([[0.5, 0.5]], "float32"), np.array([[0.5 + 3 / 32, 0.5 + 4 / 32]], "float32")
     metric = tasks.REGRESSION.make_metrics(32)[0]

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import model_builders
-from lab import archs, generative, vae_training
+from lab import archs
+from lab.generative import generative, vae_training
 from conftest import assert_same_figures, documented_counts, interrupted_then_resumed
-from lab import not_so_clevr
+from lab.supervised import not_so_clevr
 from lab.util import run_cli
 
 

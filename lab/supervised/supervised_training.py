@@ -22,7 +22,8 @@ import keras
 import numpy as np
 
 import model_builders
-from lab import archs, datasets, extra_epochs, redraw, tasks
+from lab import archs, datasets
+from lab.supervised import extra_epochs, redraw, tasks
 from lab.batches import EpochBatches, fit_in_order
 from lab.runs import (Backup, ElapsedTime, TensorBoardWriter, console, elapsed, locked, lr_policy_callbacks,
                       optimizer_from_flags, output_dir, previous_elapsed, progress_verbosity, read_history,
@@ -169,7 +170,8 @@ def validate(args):
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
         raise CliError("--strategy multiworker reads the cluster from $TF_CONFIG, which is not set "
                        "(docs/speed.md, Beyond one device)")
-    return arch.task, tasks.loss_name(arch.task, args.use_mse_loss, args.use_sigm_loss)
+    task = tasks.TASK_OF[arch.name]
+    return task, tasks.loss_name(task, args.use_mse_loss, args.use_sigm_loss)
 
 
 class OneDevice:
@@ -542,7 +544,8 @@ def train_into(out: Path, args, task, loss, strategy, train, val, holdout=None) 
 
 def train_while_short(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list, log,
                       holdout=None):
-    """--extra_epochs: one more epoch at a time while the training set misses --fit_target (lab/extra_epochs.py)."""
+    """--extra_epochs: one more epoch at a time while the training set misses --fit_target
+    (lab/supervised/extra_epochs.py)."""
     while extra_epochs.used(read_history(out / "history.csv"), args) < args.extra_epochs:
         figure, short = extra_epochs.short_of_target(evaluate(model, train, args.minibatch), task, args.fit_target)
         if not short:
@@ -556,7 +559,7 @@ def train_while_short(model, args, out: Path, steps_per_epoch: int, train, val, 
 
 def fit(model, args, out: Path, steps_per_epoch: int, train, val, task, redrawn: list, holdout=None) -> bool:
     """Trains to the last epoch and returns True, or, when --redraw_dead finds a dead output
-    (lab/redraw.py), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
+    (lab/supervised/redraw.py), records the draw in `redrawn` and redrawn.json, clears its files and returns False.
     """
     spent_before = sum(draw["seconds"] for draw in redrawn)
     clock = ElapsedTime(out / "history.csv", spent_before, args.time_budget)

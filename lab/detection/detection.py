@@ -15,13 +15,10 @@ the digits (`mean_argmax_nms_iou`: each proposal's best IoU, averaged).
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
-from CoordConv import CoordConv2D
 from lab.runs import TrackedSteps
 
 ANCHOR_SHAPES = ((15, 15), (20, 20), (25, 25), (15, 20), (20, 25), (20, 15), (25, 20), (15, 25), (25, 15))
-HIDDEN = 32  # the paper's rpn_hidden_dim
 SAMPLE_SIZE = 12  # boxes sampled per image: half positives (at most), the rest negatives
 HIGH_IOU, LOW_IOU = 0.5, 0.1  # positive above, negative below (against every digit)
 NMS_IOU, PROPOSALS = 0.8, 10
@@ -159,31 +156,6 @@ def proposals(scores, boxes, valid):
     boxes = tf.boolean_mask(boxes, valid)
     kept = tf.image.non_max_suppression(to_corners(boxes), probability, PROPOSALS, iou_threshold=NMS_IOU)
     return tf.gather(boxes, kept), tf.gather(probability, kept)
-
-
-def build_network(name: str, coords: bool, image_shape, same: bool, l2: float) -> keras.Model:
-    """Image -> {"offsets": (cells * 9, 4), "scores": (cells * 9, 2)} for one image.
-
-    The paper's layers: 5x5 convs 32 and 64 each with ReLU and a 2x2 max pool,
-    a 3x3 conv 32, then two heads: the box mover (3x3 conv 32, 1x1 conv to 4
-    offsets per anchor, initialised at zero) and the box scorer (1x1 conv, 2
-    logits per anchor). With `coords` (coord_rpn_sampler), coordinates go in
-    before the first conv, the 3x3 conv and the mover's 1x1 conv, as the
-    paper's.
-    """
-    padding = "same" if same else "valid"
-    kernel = {"kernel_initializer": "he_normal", "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
-    maybe_coords = CoordConv2D if coords else layers.Conv2D
-    images = keras.Input(image_shape, name="images")
-    x = layers.MaxPooling2D(2)(maybe_coords(32, 5, padding=padding, activation="relu", **kernel)(images))
-    x = layers.MaxPooling2D(2)(layers.Conv2D(64, 5, padding=padding, activation="relu", **kernel)(x))
-    features = maybe_coords(HIDDEN, 3, padding="same", activation="relu", **kernel)(x)
-    moved = layers.Conv2D(HIDDEN, 3, padding="same", activation="relu", **kernel)(features)
-    offsets = maybe_coords(4 * len(ANCHOR_SHAPES), 1, kernel_initializer="zeros",
-                           kernel_regularizer=kernel["kernel_regularizer"])(moved)
-    scores = layers.Conv2D(2 * len(ANCHOR_SHAPES), 1, **kernel)(features)
-    return keras.Model(images, {"offsets": layers.Reshape((-1, 4), name="offsets")(offsets),
-                                "scores": layers.Reshape((-1, 2), name="scores")(scores)}, name=name)
 
 
 class RegionProposals(TrackedSteps):

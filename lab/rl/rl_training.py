@@ -7,7 +7,7 @@ OpenAI baselines' A2C defaults as of 2018: 16 games, 5-step rollouts, RMSProp
 0.01, value loss 0.5 x half the mean squared error, gradients clipped to norm
 0.5, gamma 0.99, the Nature CNN shared by the policy and the value; a2c_coordconv makes its first conv a
 CoordConv2D (--coords all: every conv). The games are ale-py's in the 2018
-setting (lab/atari.py). --frames counts emulator frames, four per agent step;
+setting (lab/rl/atari.py). --frames counts emulator frames, four per agent step;
 its default is the literature's 40M frames (10M agent steps).
 The output folder (--output, resman's folder, or runs/<arch>_<game>) gets
 config.json, history.csv (one row per --log-every frames), TensorBoard
@@ -32,8 +32,9 @@ import keras
 import numpy as np
 
 import model_builders
-from lab import archs, atari
-from lab.a2c import (FIGURES, VALUE_FORMS, A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages,
+from lab import archs
+from lab.rl import atari
+from lab.rl.a2c import (FIGURES, VALUE_FORMS, A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages,
                      sample_actions)
 from lab.runs import (TensorBoardWriter, console, optimizer_from_flags, progress_verbosity, read_history,
                       start_from_snapshot, started_run, write_config, write_json)
@@ -149,7 +150,7 @@ def build_agent(run: RLRun, actions: int, args) -> A2CAgent:
 
 
 def a2c_optimizer(args, updates: int):
-    """RMSProp as baselines' (TF1's: lab/a2c.py) or the optimizer --opt names, the LR decaying to 0 over the
+    """RMSProp as baselines' (TF1's: lab/rl/a2c.py) or the optimizer --opt names, the LR decaying to 0 over the
     run's updates (--lrpolicy linear), gradients clipped to --max_grad_norm."""
     lr = args.lr if args.lrpolicy == "constant" else keras.optimizers.schedules.PolynomialDecay(args.lr, updates, 0.0)
     if args.opt == "rmsprop":

@@ -2,7 +2,7 @@
 
     python train_detection.py --arch coord_rpn_sampler -E 3 -L 0.0005 --opt adam --clip
 
-One image per step, as the paper's train_faster_rcnn.py (see lab/detection.py for
+One image per step, as the paper's train_faster_rcnn.py (see lab/detection/detection.py for
 the network, the box sampler and the metrics). Validation runs before
 training and after every epoch; the headline is mean_argmax_nms_iou on val,
 the mean over the 10 proposals kept by non-maximum suppression of each one's
@@ -25,9 +25,10 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+import model_builders
 from lab import archs, datasets
 from lab.batches import EpochBatches, fit_in_order
-from lab import detection, field_of_mnist
+from lab.detection import detection, field_of_mnist
 from lab.runs import (Backup, ElapsedTime, after_epochs, console, lr_policy_callbacks, optimizer_from_flags,
                       progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,
                       write_config, write_json)
@@ -71,7 +72,8 @@ def dataset(images, boxes, seed=None) -> EpochBatches:
 
 
 def build(args, image_shape) -> detection.RegionProposals:
-    network = detection.build_network(args.arch, archs.ARCHS[args.arch].coords, image_shape, args.same, args.l2)
+    network = model_builders.rpn_network(args.arch, archs.ARCHS[args.arch].coords, image_shape, args.same, args.l2,
+                                         len(detection.ANCHOR_SHAPES))
     if args.load and not Path(args.load).is_dir():
         start_from_snapshot(network, args.load)
     model = detection.RegionProposals(network, image_shape[0], args.same, args.clip, args.paper_anchors,

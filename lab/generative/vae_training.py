@@ -34,8 +34,8 @@ import numpy as np
 import model_builders
 from lab import archs, datasets
 from lab.batches import EpochBatches, fit_in_order
-from lab import generative
-from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
+from lab.generative import generative
+from lab.generative.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                             image_grid, save_networks)
 from lab.runs import (Backup, ElapsedTime, TrackedSteps, after_epochs, console, optimizer_from_flags,
                       progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,

@@ -173,3 +173,12 @@ def loss_name(task: Task, use_mse: bool, use_sigmoid: bool) -> str:
     if wanted not in task.losses:
         raise CliError(f"the {task.name} task has no {wanted} loss; choose from {sorted(task.losses)}")
     return wanted
+
+
+TASK_OF = {  # what each of train.py's archs (lab/archs.SUPERVISED) learns
+    "deconv_classification": CLASSIFICATION, "coordconv_classification": CLASSIFICATION,
+    "upsample_conv_coords": CLASSIFICATION, "upsample_coordconv_coords": CLASSIFICATION,
+    "deconv_rendering": DECONV_RENDERING, "coordconv_rendering": RENDERING,
+    "deconv_bottleneck": RENDERING, "conv_onehot_image": IMAGE_RENDERING,
+    "conv_regressor": REGRESSION, "coordconv_regressor": REGRESSION,
+}

@@ -17,7 +17,7 @@ training (epoch 000) and after every epoch (a 10x10 grid from a fixed z with
 BatchNorm in inference mode, bn0, and in training mode, bn1; 8 latent walks
 between fixed z, a row each; the min-max-stretched mean of the metric's samples),
 .keras snapshots of both networks, and metrics.json with the mode-collapse
-and latent-walk figures before training and per epoch (see lab/gan_metrics.py). Rerunning into
+and latent-walk figures before training and per epoch (see lab/generative/gan_metrics.py). Rerunning into
 the same folder (or --load FOLDER) resumes from the last finished epoch.
 """
 
@@ -32,11 +32,11 @@ import numpy as np
 import model_builders
 from lab import archs, datasets
 from lab.batches import EpochBatches, SeededNoise, ZippedBatches, fit_in_order
-from lab import generative
+from lab.generative import generative
 from lab.runs import (Backup, ElapsedTime, TrackedSteps, after_epochs, console, elapsed, optimizer_from_flags,
                       progress_verbosity, read_history, run_metrics, start_from_snapshot, started_run, tensorboard,
                       write_config, write_json)
-from lab.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
+from lab.generative.generative import (GRID_SIDE, WALKS, SaveNetworks, data_file, interpolate, scaled,
                             save_networks, statistics_kept)
 from lab.util import CliError, positive, standard_parser
 

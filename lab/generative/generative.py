@@ -1,6 +1,6 @@
 """What the GAN and the VAE share: fixed latents, sample grids, latent walks and their figures per epoch.
 
-lab/gan_training.py and lab/vae_training.py both show their images in [-1, 1] through a
+lab/generative/gan_training.py and lab/generative/vae_training.py both show their images in [-1, 1] through a
 model whose `__call__(z)` returns them, so one callback draws both.
 """
 
@@ -14,7 +14,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lab import archs, gan_metrics
+from lab import archs
+from lab.generative import gan_metrics
 from lab.runs import TensorBoardWriter, write_json
 
 DEFAULT_DATA = {"simple": "data/rectangle_4_uniform.h5",
