@@ -233,7 +233,7 @@ def per_game_table(runs: dict, args) -> str:
         scale = max(abs(evaluation_return(m)) for m in game_runs(runs, game))
         decimals = 1 if scale < 100 else 0
         scores = {arch: [evaluation_return(m) for m in done[arch].values()] for arch in ARCHS}
-        normalised = " / ".join(f"{np.median(rl_statistics.human_normalised(game, scores[arch])):.2f}"
+        normalised = " / ".join(f"{np.median(rl_statistics.human_normalised(game, scores[arch])):.3f}"
                                 if scores[arch] else "n/a" for arch in ARCHS)
         verdict = rl_statistics.call(game, *scores.values()) if game in complete else (
             f"{sum(map(len, done.values()))} of {2 * len(seeds_of(args, game))} runs in")

@@ -62,7 +62,7 @@ class Estimate:
     low: float
     high: float
 
-    def text(self, decimals: int = 2) -> str:
+    def text(self, decimals: int = 3) -> str:
         return f"{self.point:.{decimals}f} [{self.low:.{decimals}f}, {self.high:.{decimals}f}]"
 
 
