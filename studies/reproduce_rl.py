@@ -51,7 +51,7 @@ from lab.runs import clear_if_stale, locked, write_json
 from lab.util import Parser, positive, run_cli
 
 ARCHS = ("a2c_conv", "a2c_coordconv")
-DEFAULT_FRAMES = 4_000_000  # a tenth of the standard budget: one run is about 28 minutes of a core
+DEFAULT_FRAMES = 4_000_000  # a tenth of the standard budget: one run is about 20-25 minutes of a core
 DEFAULT_SEEDS = {"ms_pacman": (0, 1, 2)}  # the paper's example game gets a third seed; every other game ...
 OTHER_GAMES_SEEDS = (0, 1)  # ... two
 
@@ -194,8 +194,8 @@ def table(runs: dict, args) -> str:
                 lines.append(f"| {game} | {arch} | {seed} | {metrics['frames']:,} | {returns} | "
                              f"{metrics['frames_per_s']:.0f} |")
             if seed_runs:
-                decimals = 1 if scale < 100 else 0
-                spreads = " | ".join(median_range([score(m) for m in seed_runs.values()], decimals)
+                spreads = " | ".join(median_range([score(m) for m in seed_runs.values()],
+                                                  rl_statistics.score_decimals(scale))
                                      for score in RETURN_COLUMNS)
                 lines.append(f"| **{game}** | **{arch}** | median (min–max) | | {spreads} | "
                              f"{statistics.median(m['frames_per_s'] for m in seed_runs.values()):.0f} |")
@@ -231,7 +231,7 @@ def per_game_table(runs: dict, args) -> str:
         if not any(done.values()):
             continue
         scale = max(abs(evaluation_return(m)) for m in game_runs(runs, game))
-        decimals = 1 if scale < 100 else 0
+        decimals = rl_statistics.score_decimals(scale)
         scores = {arch: [evaluation_return(m) for m in done[arch].values()] for arch in ARCHS}
         normalised = " / ".join(f"{np.median(rl_statistics.human_normalised(game, scores[arch])):.3f}"
                                 if scores[arch] else "n/a" for arch in ARCHS)

@@ -106,7 +106,11 @@ def call(game: str, baseline_scores, candidate_scores) -> str:
     return "similar"
 
 
+def score_decimals(scale: float) -> int:
+    """The decimals a game's returns need: one where its scores stay under 100 (Breakout's 1.2 must not print as
+    1), none above."""
+    return 1 if abs(scale) < 100 else 0
+
+
 def score_text(value: float, scale: float) -> str:
-    """A return with the digits its game needs: one decimal where the game's scores stay under 100 (Breakout's 1.2
-    must not print as 1), none above."""
-    return f"{value:.1f}" if abs(scale) < 100 else f"{value:.0f}"
+    return f"{value:.{score_decimals(scale)}f}"
