@@ -3,6 +3,7 @@
     python -m studies.reproduce_rl [--games ms_pacman | nine] [--seeds 0 1] [--frames 4000000] [--jobs 2]
     python -m studies.reproduce_rl --games nine --report-only      # the table of the runs finished so far
     python -m studies.reproduce_rl --games nine --print-commands   # one train_rl.py line per missing run
+    python -m studies.reproduce_rl --report-only --compare OTHER   # these runs beside another study's, seed by seed
 
 Per game, both archs (a2c_conv, a2c_coordconv) with every seed, one budget
 of emulator frames for all (a tenth of the standard 40M by default),
@@ -82,10 +83,15 @@ def parse_args(argv=None):
                         help="train nothing: print one train_rl.py command per missing run (for a job array), then "
                              "rerun with --report-only once they have written their folders")
     parser.add_argument("--reps", type=positive(int), default=50_000, help="bootstrap resamples of each interval")
+    parser.add_argument("--compare", default=None, metavar="FOLDER",
+                        help="another study's --results (the same runs under other settings): the table gains its "
+                             "returns beside these, seed by seed, and the settings in which the runs differ")
     args = parser.parse_args(argv)
     args.command = command_line(parser.prog, argv)
     if args.report_only and args.print_commands:
         parser.error("--report-only and --print-commands are two ways of training nothing: give one")
+    if args.compare and not Path(args.compare, "runs").is_dir():
+        parser.error(f"--compare {args.compare}: no runs/ folder there")
     if args.games == ["nine"]:
         args.games = list(atari.STANDARD_GAMES)
     args.games = [atari.check_game(game) for game in args.games]
@@ -276,6 +282,45 @@ def aggregate_text(aggregate: dict | None, args) -> str:
         f"Per-game calls: {counts}.", ""])
 
 
+def comparison_table(runs: dict, args) -> str:
+    """The runs finished both here and in --compare, their returns side by side (here / there) seed by seed, then
+    the settings of config.json in which they differ: how much a change of settings moves each figure."""
+    there = finished_runs(argparse.Namespace(**{**vars(args), "results": args.compare}))
+    shared = sorted(set(runs) & set(there))
+    if not shared:
+        return f"No run has finished both here and in {args.compare}.\n"
+    lines = [f"Here / in {args.compare}, the same game, arch and seed:", "",
+             "| game | arch | seed | return, last 100 training games | mean over the run | "
+             f"evaluation return, {args.eval_episodes} games |", "|---|---|---|---:|---:|---:|"]
+    for game, arch in sorted({job[:2] for job in shared}, key=lambda pair: (args.games.index(pair[0]), pair[1])):
+        seeds = [seed for g, a, seed in shared if (g, a) == (game, arch)]
+        scale = max(abs(score(m)) for m in game_runs(runs, game) + game_runs(there, game) for score in RETURN_COLUMNS)
+        decimals = rl_statistics.score_decimals(scale)
+        for seed in seeds:
+            pair = " | ".join(f"{rl_statistics.score_text(score(runs[(game, arch, seed)]), scale)} / "
+                              f"{rl_statistics.score_text(score(there[(game, arch, seed)]), scale)}"
+                              for score in RETURN_COLUMNS)
+            lines.append(f"| {game} | {arch} | {seed} | {pair} |")
+        spreads = " | ".join(" / ".join(median_range([score(side[(game, arch, seed)]) for seed in seeds], decimals)
+                                        for side in (runs, there)) for score in RETURN_COLUMNS)
+        lines.append(f"| **{game}** | **{arch}** | median (min–max) | {spreads} |")
+    folders = [run_dir(args, *job) for job in shared]
+    differences = settings_differences([(folder, Path(args.compare, "runs", folder.name)) for folder in folders])
+    return "\n".join(lines + ["", f"Settings that differ (config.json, here / there): {differences}.", ""])
+
+
+def settings_differences(folder_pairs: list) -> str:
+    """'key: here / there' for every config.json key (but the output folder) that differs in some pair of runs."""
+    differing = {}
+    for here, there in folder_pairs:
+        configs = [json.loads((folder / "config.json").read_text()) for folder in (here, there)]
+        for key in sorted((set(configs[0]) | set(configs[1])) - {"output"}):
+            values = tuple(json.dumps(config[key]) if key in config else "not recorded" for config in configs)
+            if values[0] != values[1]:
+                differing.setdefault(key, set()).add(" / ".join(values))
+    return "; ".join(f"{key}: {', '.join(sorted(values))}" for key, values in differing.items()) or "none"
+
+
 def training_return(metrics: dict) -> float:
     """The mean return of the last 100 training games at the run's end; NaN when no game had ended."""
     return float(metrics["final"]["return_mean"] or "nan")
@@ -367,7 +412,7 @@ def write_report(runs: dict, args, out: Path):
     aggregate = aggregate_of(runs, args)
     expected = len(jobs_of(args))
     text = (f"{len(runs)} of {expected} runs finished.\n\n" + table(runs, args) + "\n" + per_game_table(runs, args)
-            + "\n" + aggregate_text(aggregate, args))
+            + "\n" + aggregate_text(aggregate, args) + (f"\n{comparison_table(runs, args)}" if args.compare else ""))
     (out / "table.md").write_text(stamped(text, args.command))
     write_json(out / "results.json", {
         "frames": args.frames, "games": args.games, "coords": args.coords,

@@ -1,13 +1,14 @@
 """A2C (§6): the network, the returns, learning on a small pixel game, train_rl.py end to end and its errors."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
 import pytest
 
 import model_builders
-from conftest import documented_counts
+from conftest import ROOT, documented_counts
 from lab.rl import atari, rl_training
 from lab import provenance
 from lab.rl.a2c import A2CAgent, BaselinesRMSprop, LossWeights, returns_and_advantages, sample_actions
@@ -295,6 +296,29 @@ def test_the_study_reports_a_part_done_campaign_and_lists_what_is_missing(tmp_pa
     assert len(commands) == 38
     assert commands[0].startswith("python train_rl.py --arch a2c_conv --game asteroids --seed 0")
     assert sum("--game ms_pacman" in line for line in commands) == 6  # three seeds there, two elsewhere
+
+
+def test_the_study_sets_two_folders_side_by_side_and_names_the_settings_they_differ_in(tmp_path, capsys):
+    """The committed earlier Ms. Pac-Man runs against copies of them with one setting and one score changed."""
+    from studies import reproduce_rl
+
+    earlier = ROOT / "docs/results/rl_value_mse"
+    for run in ("ms_pacman_a2c_conv_seed0", "ms_pacman_a2c_coordconv_seed0"):
+        shutil.copytree(earlier / "runs" / run, tmp_path / "runs" / run)
+        config = json.loads((tmp_path / "runs" / run / "config.json").read_text())
+        (tmp_path / "runs" / run / "config.json").write_text(json.dumps({**config, "value_loss": "half_mse"}))
+    metrics_path = tmp_path / "runs/ms_pacman_a2c_conv_seed0/metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics_path.write_text(json.dumps({**metrics, "evaluation": {**metrics["evaluation"], "mean": 1000.0}}))
+    reproduce_rl.main(["--seeds", "0", "--report-only", "--results", str(tmp_path), "--compare", str(earlier),
+                       "--reps", "100"])
+    table = (tmp_path / "table.md").read_text()
+    assert "| ms_pacman | a2c_conv | 0 | 400 / 400 | 539 / 539 | 1000 / 425 |" in table
+    assert "| ms_pacman | a2c_coordconv | 0 | 605 / 605 | 588 / 588 | 545 / 545 |" in table
+    assert 'Settings that differ (config.json, here / there): value_loss: "half_mse" / not recorded.' in table
+    no_study = ["--report-only", "--results", str(tmp_path), "--compare", str(tmp_path / "none")]
+    assert run_cli(reproduce_rl.main, no_study) == 2
+    assert "no runs/ folder there" in capsys.readouterr().err
 
 
 def test_the_run_average_is_the_mean_of_the_rows_where_a_game_had_ended():
