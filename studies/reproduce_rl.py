@@ -285,7 +285,8 @@ def aggregate_text(aggregate: dict | None, args) -> str:
 def comparison_table(runs: dict, args) -> str:
     """The runs finished both here and in --compare, their returns side by side (here / there) seed by seed, then
     the settings of config.json in which they differ: how much a change of settings moves each figure."""
-    there = finished_runs(argparse.Namespace(**{**vars(args), "results": args.compare}))
+    other = argparse.Namespace(**{**vars(args), "results": args.compare})
+    there = finished_runs(other)
     shared = sorted(set(runs) & set(there))
     if not shared:
         return f"No run has finished both here and in {args.compare}.\n"
@@ -304,8 +305,7 @@ def comparison_table(runs: dict, args) -> str:
         spreads = " | ".join(" / ".join(median_range([score(side[(game, arch, seed)]) for seed in seeds], decimals)
                                         for side in (runs, there)) for score in RETURN_COLUMNS)
         lines.append(f"| **{game}** | **{arch}** | median (min–max) | {spreads} |")
-    folders = [run_dir(args, *job) for job in shared]
-    differences = settings_differences([(folder, Path(args.compare, "runs", folder.name)) for folder in folders])
+    differences = settings_differences([(run_dir(args, *job), run_dir(other, *job)) for job in shared])
     return "\n".join(lines + ["", f"Settings that differ (config.json, here / there): {differences}.", ""])
 
 
