@@ -328,3 +328,66 @@ def test_the_run_average_is_the_mean_of_the_rows_where_a_game_had_ended():
                {"frames": "300", "return_mean": "40"}]
     assert reproduce_rl.run_average({"history": history}) == 25
     assert np.isnan(reproduce_rl.run_average({"history": history[:1]}))
+
+
+def first_layer_pair(tmp_path) -> dict:
+    """Both archs' networks as training builds them for Ms. Pac-Man seed 0, each in its run folder, unsaved."""
+    networks = {}
+    for arch, coords in (("a2c_conv", None), ("a2c_coordconv", "first")):
+        folder = tmp_path / "runs" / f"ms_pacman_{arch}_seed0"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"seed": 0, "coordconv_layers": coords}))
+        keras.utils.set_random_seed(0)
+        networks[arch] = (folder, model_builders.a2c_network((4, 84, 84), 9, coords))
+    return networks
+
+
+def first_layer_figures(tmp_path, networks: dict) -> dict:
+    from studies import rl_first_layer
+
+    for folder, network in networks.values():
+        network.save(folder / "net_final.keras")
+    rl_first_layer.main(["--results", str(tmp_path), "--games", "ms_pacman"])
+    return json.loads((tmp_path / "first_layer.json").read_text())["pairs"][0]
+
+
+def test_the_first_layer_figures_have_known_answers(tmp_path):
+    """Untrained: no change; a bias far below zero: every unit-position dead; coordinate weights zeroed: a change
+    of their whole norm and no offset."""
+    from studies.rl_first_layer import first_conv
+
+    networks = first_layer_pair(tmp_path)
+    first_conv(networks["a2c_conv"][1]).bias.assign(np.full(32, -1e3))
+    untrained = first_layer_figures(tmp_path, networks)
+    assert untrained["change_frames"] == 0 and untrained["change_coordinates"] == 0
+    assert untrained["offset_initial"] == untrained["offset_final"] > 1
+    assert untrained["dead_conv"] == 1 and 0 < untrained["dead_coordconv"] < 1
+    kernel = first_conv(networks["a2c_coordconv"][1]).kernel
+    kernel.assign(np.concatenate([kernel.numpy()[:, :, :4], np.zeros_like(kernel.numpy()[:, :, 4:])], axis=2))
+    blind = first_layer_figures(tmp_path, networks)
+    assert blind["change_frames"] == 0 and blind["change_coordinates"] == pytest.approx(1)
+    assert blind["offset_final"] == 0 and "| **median** | 1 pairs |" in (tmp_path / "first_layer.md").read_text()
+
+
+def test_the_first_layer_rebuilds_a_runs_initial_network_from_its_seed(short_run):
+    """A few dozen updates move the kernel a little; another seed's initial kernel would be sqrt(2) away."""
+    from studies import rl_first_layer
+
+    out, _, _ = short_run
+    final = rl_first_layer.final_network(out)
+    changes = rl_first_layer.kernel_changes(rl_first_layer.initial_network(out, 9), final)
+    assert all(0 < change < 0.3 for change in changes)
+
+
+@pytest.mark.parametrize("make_runs, message", [
+    (False, "no runs/ folder there"),
+    (True, "no game and seed with both archs' net_final.keras"),
+])
+def test_the_first_layer_without_finished_networks_is_one_line(tmp_path, capsys, make_runs, message):
+    from studies import rl_first_layer
+
+    if make_runs:
+        (tmp_path / "runs").mkdir()
+    assert run_cli(rl_first_layer.main, ["--results", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
