@@ -51,8 +51,6 @@ def parse_args(argv=None):
                         help=f"ale-py ROM names; 'nine' for {', '.join(atari.STANDARD_GAMES)}")
     args = parser.parse_args(argv)
     args.command = command_line(parser.prog, argv)
-    if not Path(args.results, "runs").is_dir():
-        parser.error(f"--results {args.results}: no runs/ folder there")
     games = list(atari.STANDARD_GAMES) if args.games == ["nine"] else args.games
     args.games = [atari.check_game(game) for game in games]
     args.seeds, args.coords = None, None  # the study's own seeds and its first-conv CoordConv
@@ -166,6 +164,8 @@ def cells(figures: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
+    if not Path(args.results, "runs").is_dir():
+        raise CliError(f"--results {args.results}: no runs/ folder there")
     pairs = run_pairs(args)
     if not pairs:
         raise CliError(f"--results {args.results}: no game and seed with both archs' net_final.keras")
