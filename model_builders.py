@@ -391,7 +391,8 @@ NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))  # (filters, kernel, stride)
 A2C_COORDS = ("first", "all")  # which convs of a2c_coordconv are CoordConv2D (--coords)
 
 
-def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float = 0.0) -> keras.Model:
+def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float = 0.0,
+                coords_init_scale: float = 1.0) -> keras.Model:
     """The Nature CNN shared by the policy and the value, as OpenAI baselines' A2C builds it.
 
     Takes the emulator's stacked frames as ale-py gives them, uint8
@@ -402,19 +403,23 @@ def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float
     CoordConv2D, the coordinates added to the stacked frames (our reading of
     §6, which does not name the layer); "all" makes every conv one. `l2` adds
     l2 * sum(w²) of every kernel to the loss (baselines' A2C has none).
+    `coords_init_scale` multiplies the CoordConv kernels' coordinate rows as
+    drawn (0: they start blind to position; not in the paper).
     1,689,258 params for 4 frames of 84x84 and 9 actions (Ms. Pac-Man); coords "first" adds 4,096 params, "all"
     7,296 params.
     """
-    def kernel(gain):
-        return {"kernel_initializer": keras.initializers.Orthogonal(gain),
-                "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
+    def kernel(gain, with_coords=False):
+        initializer = keras.initializers.Orthogonal(gain)
+        if with_coords and coords_init_scale != 1.0:
+            initializer = CoordinateRowsScaled(initializer, coords_init_scale, coordinate_channel_count(2, False))
+        return {"kernel_initializer": initializer, "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
 
     frames = keras.Input(frames_shape, dtype="uint8", name="frames")
     x = layers.Rescaling(1.0 / 255.0)(layers.Permute((2, 3, 1))(frames))  # moved as bytes: a quarter of the data
     for index, (filters, size, stride) in enumerate(NATURE_CONVS):
         with_coords = coords == "all" or (coords == "first" and index == 0)
         x = (CoordConv2D if with_coords else layers.Conv2D)(filters, size, stride, activation="relu",
-                                                             **kernel(np.sqrt(2)))(x)
+                                                             **kernel(np.sqrt(2), with_coords))(x)
     x = layers.Dense(512, activation="relu", **kernel(np.sqrt(2)))(layers.Flatten()(x))
     logits = layers.Dense(actions, name="logits", dtype=HEAD_DTYPE, **kernel(0.01))(x)
     value = layers.Dense(1, dtype=HEAD_DTYPE, **kernel(1.0))(x)

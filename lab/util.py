@@ -99,6 +99,21 @@ def standard_parser(description: str, archs) -> argparse.ArgumentParser:
     return parser
 
 
+def add_coords_init_scale_flag(parser, recipe: str):
+    """--coords_init_scale (train.py and train_rl.py): where a CoordConv layer's coordinate weights start."""
+    parser.add_argument("--coords_init_scale", type=float, default=1.0,
+                        help="multiply the CoordConv layers' initial weights on their coordinate channels; 0 "
+                             f"starts them blind to position (not in the paper; {recipe})")
+
+
+def check_coords_init_scale(scale: float, arch: str, has_coords: bool):
+    """CliError for a --coords_init_scale that cannot mean anything for --arch."""
+    if scale != 1.0 and not has_coords:
+        raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {arch} has none")
+    if scale < 0:
+        raise CliError(f"--coords_init_scale {scale} must be at least 0")
+
+
 def add_lr_policy_flags(parser, policies):
     """The paper's --lrpolicy and its step flags (train.py and train_detection.py)."""
     parser.add_argument("--lrpolicy", default="constant", choices=policies,

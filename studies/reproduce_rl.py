@@ -55,6 +55,7 @@ ARCHS = ("a2c_conv", "a2c_coordconv")
 DEFAULT_FRAMES = 4_000_000  # a tenth of the standard budget: one run is about 20-25 minutes of a core
 DEFAULT_SEEDS = {"ms_pacman": (0, 1, 2)}  # the paper's example game gets a third seed; every other game ...
 OTHER_GAMES_SEEDS = (0, 1)  # ... two
+FOLDER_TAGS = {"--coords": "", "--coords_init_scale": "coordsinit"}  # run folders: a2c_coordconv-all-coordsinit0
 
 
 def parse_args(argv=None):
@@ -66,6 +67,9 @@ def parse_args(argv=None):
                         help="every game's seeds (default: 0 1 2 on ms_pacman, 0 1 elsewhere)")
     parser.add_argument("--coords", default=None, choices=model_builders.A2C_COORDS,
                         help="a2c_coordconv's CoordConv layers (train_rl.py's --coords); its runs' folders say so")
+    parser.add_argument("--coords_init_scale", type=float, default=1.0,
+                        help="a2c_coordconv's initial coordinate weights times this (train_rl.py's "
+                             "--coords_init_scale; 0: blind to position at the start); its runs' folders say so")
     parser.add_argument("--frames", type=positive(int), default=DEFAULT_FRAMES, help="each run's emulator frames")
     parser.add_argument("--log-every", type=positive(int), default=50_000, metavar="FRAMES")
     parser.add_argument("--envs", type=positive(int), default=16, help="games played at once in each run")
@@ -90,6 +94,8 @@ def parse_args(argv=None):
     args.command = command_line(parser.prog, argv)
     if args.report_only and args.print_commands:
         parser.error("--report-only and --print-commands are two ways of training nothing: give one")
+    if args.coords_init_scale < 0:
+        parser.error(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
     if args.compare and not Path(args.compare, "runs").is_dir():
         parser.error(f"--compare {args.compare}: no runs/ folder there")
     if args.games == ["nine"]:
@@ -109,22 +115,26 @@ def jobs_of(args) -> list:
             for arch in ARCHS]
 
 
-def coords_of(args, arch: str) -> str | None:
-    """The --coords a run of `arch` takes: the study's for a2c_coordconv, none for a2c_conv."""
-    return args.coords if args.coords and archs.ARCHS[arch].coords else None
+def coordconv_settings(args, arch: str) -> dict:
+    """The train_rl.py flags, with their values, that the study's a2c_coordconv settings give a run of `arch`: none
+    for a2c_conv, none left at train_rl.py's default (so the conv runs are shared by every such study)."""
+    if not archs.ARCHS[arch].coords:
+        return {}
+    settings = {"--coords": args.coords,
+                "--coords_init_scale": None if args.coords_init_scale == 1.0 else f"{args.coords_init_scale:g}"}
+    return {flag: value for flag, value in settings.items() if value is not None}
 
 
 def run_dir(args, game: str, arch: str, seed: int) -> Path:
-    coords = coords_of(args, arch)
-    return Path(args.results) / "runs" / f"{game}_{arch}{f'-{coords}' if coords else ''}_seed{seed}"
+    variant = "".join(f"-{FOLDER_TAGS[flag]}{value}" for flag, value in coordconv_settings(args, arch).items())
+    return Path(args.results) / "runs" / f"{game}_{arch}{variant}_seed{seed}"
 
 
 def train_argv(args, game: str, arch: str, seed: int) -> list:
-    coords = coords_of(args, arch)
     return ["--arch", arch, "--game", game, "--seed", str(seed), "--frames", str(args.frames), "--log-every",
             str(args.log_every), "--envs", str(args.envs), "--eval-episodes", str(args.eval_episodes),
             "--output", str(run_dir(args, game, arch, seed)), "--quiet",
-            *(["--coords", coords] if coords else []),
+            *[word for setting in coordconv_settings(args, arch).items() for word in setting],
             *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
 
 
@@ -416,6 +426,7 @@ def write_report(runs: dict, args, out: Path):
     (out / "table.md").write_text(stamped(text, args.command))
     write_json(out / "results.json", {
         "frames": args.frames, "games": args.games, "coords": args.coords,
+        "coords_init_scale": args.coords_init_scale,
         "aggregate": jsonable(aggregate),
         "runs": [{"game": game, "arch": arch, "seed": seed, **{key: metrics[key] for key in (
             "frames", "final", "evaluation", "frames_per_s", "wall_time_s")}}

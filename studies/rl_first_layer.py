@@ -53,7 +53,7 @@ def parse_args(argv=None):
     args.command = command_line(parser.prog, argv)
     games = list(atari.STANDARD_GAMES) if args.games == ["nine"] else args.games
     args.games = [atari.check_game(game) for game in games]
-    args.seeds, args.coords = None, None  # the study's own seeds and its first-conv CoordConv
+    args.seeds, args.coords, args.coords_init_scale = None, None, 1.0  # the study's seeds and its a2c_coordconv
     return args
 
 
@@ -90,8 +90,8 @@ def initial_network(folder: Path, actions: int) -> keras.Model:
     """The run's network as training built it: the same seed set, then the same builder."""
     config = json.loads((folder / "config.json").read_text())
     keras.utils.set_random_seed(config["seed"])
-    coords = config.get("coordconv_layers")
-    return model_builders.a2c_network((4, 84, 84), actions, coords)
+    return model_builders.a2c_network((4, 84, 84), actions, config.get("coordconv_layers"),
+                                      coords_init_scale=config.get("coords_init_scale", 1.0))
 
 
 def final_network(folder: Path) -> keras.Model:

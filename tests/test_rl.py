@@ -1,6 +1,7 @@
 """A2C (§6): the network, the returns, learning on a small pixel game, train_rl.py end to end and its errors."""
 
 import json
+import shlex
 import shutil
 
 import keras
@@ -60,6 +61,21 @@ def reference_returns(rewards, terminals, truncations, bootstrap_values, last_va
                 total += discount * last_values[n]
             returns[t, n] = total
     return returns
+
+
+def test_coords_init_scale_scales_only_the_coordinate_rows_of_the_same_draw():
+    """Every other weight is the default draw's, so a blind start differs from the paper's layer in that alone."""
+    def first_kernel(scale):
+        keras.utils.set_random_seed(3)
+        network = model_builders.a2c_network((4, 84, 84), 9, "first", coords_init_scale=scale)
+        return network.get_layer(index=3).kernel.numpy(), network.get_weights()[2:]
+
+    (default, rest), (blind, blind_rest), (halved, _) = (first_kernel(scale) for scale in (1.0, 0.0, 0.5))
+    np.testing.assert_array_equal(blind[:, :, :4], default[:, :, :4])
+    assert not blind[:, :, 4:].any() and default[:, :, 4:].all()
+    np.testing.assert_allclose(halved[:, :, 4:], 0.5 * default[:, :, 4:])
+    for ours, theirs in zip(blind_rest, rest):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_returns_and_advantages_against_a_reference_with_every_kind_of_ending():
@@ -248,6 +264,9 @@ def test_evaluate_alone_reads_the_runs_snapshot(short_run, capsys):
     (["--arch", "a2c_conv", "--coords", "all"], "--coords chooses a2c_coordconv's CoordConv layers"),
     (["--arch", "a2c_conv", "-E", "3"], "-E/--epochs has no meaning for train_rl.py"),
     (["--arch", "a2c_conv", "--envs", "5", "--env-groups", "2"], "--envs 5 does not split evenly into --env-groups 2"),
+    (["--arch", "a2c_conv", "--coords_init_scale", "0"],
+     "--coords_init_scale scales CoordConv layers' weights; --arch a2c_conv has none"),
+    (["--arch", "a2c_coordconv", "--coords_init_scale", "-1"], "--coords_init_scale -1.0 must be at least 0"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
     assert run_cli(rl_training.main, [*flags, "--output", str(tmp_path / "run")]) == 2
@@ -296,6 +315,19 @@ def test_the_study_reports_a_part_done_campaign_and_lists_what_is_missing(tmp_pa
     assert len(commands) == 38
     assert commands[0].startswith("python train_rl.py --arch a2c_conv --game asteroids --seed 0")
     assert sum("--game ms_pacman" in line for line in commands) == 6  # three seeds there, two elsewhere
+
+
+def test_the_studys_coordconv_settings_name_its_coordconv_runs_and_share_the_conv_runs(tmp_path, capsys):
+    from studies import reproduce_rl
+
+    reproduce_rl.main(["--coords", "all", "--coords_init_scale", "0", "--seeds", "0", "--results", str(tmp_path),
+                       "--print-commands"])
+    conv, coordconv = capsys.readouterr().out.splitlines()
+    assert "--coords" not in conv and conv.endswith(f"--output {tmp_path}/runs/ms_pacman_a2c_conv_seed0 --quiet")
+    assert coordconv.endswith(f"--output {tmp_path}/runs/ms_pacman_a2c_coordconv-all-coordsinit0_seed0 --quiet "
+                              "--coords all --coords_init_scale 0")
+    args = rl_training.parse_args(shlex.split(coordconv)[2:])
+    assert (args.coords, args.coords_init_scale) == ("all", 0.0)
 
 
 def test_the_study_sets_two_folders_side_by_side_and_names_the_settings_they_differ_in(tmp_path, capsys):

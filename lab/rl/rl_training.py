@@ -38,7 +38,7 @@ from lab.rl.a2c import (FIGURES, VALUE_FORMS, A2CAgent, BaselinesRMSprop, LossWe
                      sample_actions)
 from lab.runs import (TensorBoardWriter, console, optimizer_from_flags, progress_verbosity, read_history,
                       start_from_snapshot, started_run, write_config, write_json)
-from lab.util import CliError, positive, standard_parser
+from lab.util import CliError, add_coords_init_scale_flag, check_coords_init_scale, positive, standard_parser
 
 RECENT = 100  # the returns a history row summarises: the last 100 whole games, as baselines logs
 HISTORY_FIELDS = ("frames", "time_s", "episodes", "return_mean", "return_median", "return_min", "return_max",
@@ -75,6 +75,7 @@ def parse_args(argv=None):
                         help="linear: from --lr to 0 over --frames (baselines'); constant: --lr throughout")
     parser.add_argument("--coords", default=None, choices=model_builders.A2C_COORDS,
                         help="a2c_coordconv's CoordConv layers: the first conv (default) or all three")
+    add_coords_init_scale_flag(parser, "a test of docs/rl.md's reading of the first layer")
     parser.add_argument("--env-groups", type=positive(int), default=1,
                         help="the games split in groups, each stepped while the network acts for another (1: act, "
                              "step, act, step on all the cores; python -m bench.rl says which is faster on a machine)")
@@ -127,6 +128,7 @@ def validate(args) -> RLRun:
                            "the batch --envs x --nsteps")
     if args.coords and not archs.ARCHS[args.arch].coords:
         raise CliError(f"--coords chooses a2c_coordconv's CoordConv layers; --arch {args.arch} has none")
+    check_coords_init_scale(args.coords_init_scale, args.arch, archs.ARCHS[args.arch].coords)
     if args.envs % args.env_groups:
         raise CliError(f"--envs {args.envs} does not split evenly into --env-groups {args.env_groups}")
     if not 0 <= args.gamma <= 1:
@@ -142,7 +144,8 @@ def validate(args) -> RLRun:
 
 
 def build_agent(run: RLRun, actions: int, args) -> A2CAgent:
-    network = model_builders.a2c_network((4, 84, 84), actions, run.coords, l2=args.l2)
+    network = model_builders.a2c_network((4, 84, 84), actions, run.coords, l2=args.l2,
+                                         coords_init_scale=args.coords_init_scale)
     agent = A2CAgent(network, run.loss_weights, seed=run.seed)
     agent.compile(optimizer=a2c_optimizer(args, run.updates))
     agent.optimizer.build(network.trainable_variables)  # now, so a resumed run restores its slots

@@ -28,7 +28,8 @@ from lab.batches import EpochBatches, fit_in_order
 from lab.runs import (Backup, ElapsedTime, TensorBoardWriter, console, elapsed, locked, lr_policy_callbacks,
                       optimizer_from_flags, output_dir, previous_elapsed, progress_verbosity, read_history,
                       start_from_snapshot, tensorboard, write_config, write_json)
-from lab.util import CliError, add_lr_policy_flags, atomic_h5, positive, standard_parser
+from lab.util import (CliError, add_coords_init_scale_flag, add_lr_policy_flags, atomic_h5, check_coords_init_scale,
+                       positive, standard_parser)
 
 LR_POLICIES = ("constant", "step", "valstep", "cosine")
 EVALUATION_PARTS = {"all": ("train", "val"), "val": ("val",), "none": ()}
@@ -78,10 +79,7 @@ def flag_parser():
     parser.add_argument("--coords_frame", default="unit", choices=("unit", "pixel"),
                         help="coordinate inputs scaled to [-1, 1] like the coordinate channels, or raw pixels "
                              "as the paper's code")
-    parser.add_argument("--coords_init_scale", type=float, default=1.0,
-                        help="multiply the CoordConv layers' initial weights on their coordinate channels; 0 "
-                             "starts them blind to position (not in the paper; the regressor's recipe, "
-                             "docs/seed_study.md, Regressor)")
+    add_coords_init_scale_flag(parser, "the regressor's recipe, docs/seed_study.md, Regressor")
     parser.add_argument("--redraw_dead", type=int, default=0, metavar="K",
                         help="up to K times, start again from a new initialisation when, after the first epoch "
                              "or any other of --warmup (not the last), an output of the global max pool peaks on "
@@ -155,10 +153,7 @@ def validate(args):
         raise CliError(f"--redraw_dead only applies to {' and '.join(pooled)}, not --arch {args.arch}")
     if args.regressor_stack != "auto" and args.arch != "conv_regressor":
         raise CliError(f"--regressor_stack chooses conv_regressor's network, not --arch {args.arch}'s")
-    if args.coords_init_scale != 1.0 and not arch.coords:
-        raise CliError(f"--coords_init_scale scales CoordConv layers' weights; --arch {args.arch} has none")
-    if args.coords_init_scale < 0:
-        raise CliError(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
+    check_coords_init_scale(args.coords_init_scale, args.arch, arch.coords)
     if args.redraw_dead < 0:
         raise CliError(f"--redraw_dead {args.redraw_dead} must be at least 0")
     if args.redraw_dead and args.load and not Path(args.load).is_dir():
