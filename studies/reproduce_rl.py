@@ -148,10 +148,16 @@ def finished_metrics(folder: Path, args) -> dict | None:
     return metrics if metrics["evaluation"] and done else None
 
 
+def clear_if_stale_run(folder: Path, argv: list):
+    """clear_if_stale for train_rl.py's `argv` (which starts --arch ARCH): a flag the run's config.json predates
+    stands at its default, so a run finished before the flag existed is kept."""
+    clear_if_stale(folder, vars(rl_training.parse_args(argv)), vars(rl_training.parse_args(argv[:2])))
+
+
 def train_one(args, game: str, arch: str, seed: int) -> dict:
     """The run's metrics: read when it has finished its frames, else trained (or resumed) to the end."""
     folder, argv = run_dir(args, game, arch, seed), train_argv(args, game, arch, seed)
-    clear_if_stale(folder, vars(rl_training.parse_args(argv)))
+    clear_if_stale_run(folder, argv)
     metrics = finished_metrics(folder, args)
     if metrics:
         return metrics

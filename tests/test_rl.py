@@ -423,3 +423,19 @@ def test_the_first_layer_without_finished_networks_is_one_line(tmp_path, capsys,
     assert run_cli(rl_first_layer.main, ["--results", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
+
+
+def test_a_run_finished_before_a_flag_existed_is_kept_and_one_trained_otherwise_is_cleared(tmp_path):
+    from lab import backends
+    from studies import reproduce_rl
+
+    args = reproduce_rl.parse_args(["--results", str(tmp_path)])
+    argv = reproduce_rl.train_argv(args, "ms_pacman", "a2c_coordconv", 0)
+    config = {**vars(rl_training.parse_args(argv)), **backends.software()}
+    folder = tmp_path / "run"
+    for saved, kept in (({key: value for key, value in config.items() if key != "coords_init_scale"}, True),
+                        ({**config, "coords_init_scale": 0.0}, False)):
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_text(json.dumps(saved))
+        reproduce_rl.clear_if_stale_run(folder, argv)
+        assert folder.exists() == kept
