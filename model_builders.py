@@ -46,9 +46,8 @@ class ModelSpec:
     def coordconv_kwargs(self, with_r: bool) -> dict:
         """conv_kwargs for a CoordConv layer, its coordinate channels' initial weights times coords_init_scale."""
         kwargs = self.conv_kwargs()
-        if self.coords_init_scale != 1.0:
-            kwargs["kernel_initializer"] = CoordinateRowsScaled(kwargs["kernel_initializer"], self.coords_init_scale,
-                                                                coordinate_channel_count(2, with_r))
+        kwargs["kernel_initializer"] = coordinate_rows_scaled(kwargs["kernel_initializer"], self.coords_init_scale,
+                                                              with_r)
         return kwargs
 
     def conv_kwargs(self) -> dict:
@@ -77,6 +76,13 @@ class CoordinateRowsScaled(keras.initializers.Initializer):
 
     def get_config(self):
         return {"base": keras.initializers.serialize(self.base), "scale": self.scale, "channels": self.channels}
+
+
+def coordinate_rows_scaled(initializer, scale: float, with_r: bool = False):
+    """`initializer` for a 2D CoordConv kernel with its coordinate rows times `scale`; itself, untouched, at 1."""
+    if scale == 1.0:
+        return initializer
+    return CoordinateRowsScaled(initializer, scale, coordinate_channel_count(2, with_r))
 
 
 def batch_norm():
@@ -410,8 +416,8 @@ def a2c_network(frames_shape, actions: int, coords: str | None = None, l2: float
     """
     def kernel(gain, with_coords=False):
         initializer = keras.initializers.Orthogonal(gain)
-        if with_coords and coords_init_scale != 1.0:
-            initializer = CoordinateRowsScaled(initializer, coords_init_scale, coordinate_channel_count(2, False))
+        if with_coords:
+            initializer = coordinate_rows_scaled(initializer, coords_init_scale)
         return {"kernel_initializer": initializer, "kernel_regularizer": keras.regularizers.L2(l2) if l2 else None}
 
     frames = keras.Input(frames_shape, dtype="uint8", name="frames")

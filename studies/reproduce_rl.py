@@ -49,7 +49,7 @@ from lab.rl import atari, rl_statistics, rl_training
 from lab.provenance import command_line, stamped
 from studies.tables import median_range
 from lab.runs import clear_if_stale, locked, write_json
-from lab.util import Parser, positive, run_cli
+from lab.util import Parser, check_coords_init_scale, positive, run_cli
 
 ARCHS = ("a2c_conv", "a2c_coordconv")
 DEFAULT_FRAMES = 4_000_000  # a tenth of the standard budget: one run is about 20-25 minutes of a core
@@ -94,8 +94,7 @@ def parse_args(argv=None):
     args.command = command_line(parser.prog, argv)
     if args.report_only and args.print_commands:
         parser.error("--report-only and --print-commands are two ways of training nothing: give one")
-    if args.coords_init_scale < 0:
-        parser.error(f"--coords_init_scale {args.coords_init_scale} must be at least 0")
+    check_coords_init_scale(args.coords_init_scale, ARCHS[1], archs.ARCHS[ARCHS[1]].coords)
     if args.compare and not Path(args.compare, "runs").is_dir():
         parser.error(f"--compare {args.compare}: no runs/ folder there")
     if args.games == ["nine"]:

@@ -21,6 +21,7 @@ The final networks are not committed (7 MB a run); the runs' own folders hold th
 """
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -68,6 +69,7 @@ def run_pairs(args) -> list:
     return pairs
 
 
+@functools.lru_cache(maxsize=1)  # the pairs come game by game: each game's seeds share its frames
 def random_play_frames(game: str) -> np.ndarray:
     """Stacked frames, uint8 (n, 4, 84, 84), from games played with uniformly random actions."""
     games = atari.Games(atari.AtariSetting(game), FRAME_SOURCE["envs"], FRAME_SOURCE["seed"])
