@@ -14,7 +14,9 @@ seeds' median and spread with the call of lab/rl/rl_statistics.call; over the
 games, rliable's IQM, mean and probability of improvement on human-normalised
 evaluation returns, with 95% stratified-bootstrap intervals), results.json,
 returns.png (training return against frames, each seed thin, the median
-thick, one panel per game) and aggregate.png (rliable's interval plot). Each
+thick, one panel per game) and aggregate.png (rliable's interval plot); a
+study with --coords or --coords_init_scale names them after its CoordConv
+runs (table-all.md, ...), beside the main study's in the same folder. Each
 run is resumable: rerun to continue an interrupted study; a finished run is
 read, not trained again. `--games nine` is our nine-game set (lab/rl/atari.py; the
 paper does not name its nine). Seeds: 0, 1, 2 on Ms. Pac-Man, 0 and 1
@@ -124,9 +126,20 @@ def coordconv_settings(args, arch: str) -> dict:
     return {flag: value for flag, value in settings.items() if value is not None}
 
 
+def variant_of(args, arch: str) -> str:
+    """What the study's settings add to the name of a run of `arch` ('' for a2c_conv and the default CoordConv)."""
+    return "".join(f"-{FOLDER_TAGS[flag]}{value}" for flag, value in coordconv_settings(args, arch).items())
+
+
 def run_dir(args, game: str, arch: str, seed: int) -> Path:
-    variant = "".join(f"-{FOLDER_TAGS[flag]}{value}" for flag, value in coordconv_settings(args, arch).items())
-    return Path(args.results) / "runs" / f"{game}_{arch}{variant}_seed{seed}"
+    return Path(args.results) / "runs" / f"{game}_{arch}{variant_of(args, arch)}_seed{seed}"
+
+
+def report_path(args, name: str) -> Path:
+    """--results/`name` for the default CoordConv, named after the variant otherwise (table-all.md): a variant
+    study shares the folder and the conv runs, not the report of the main one."""
+    stem, suffix = name.split(".")
+    return Path(args.results) / f"{stem}{variant_of(args, 'a2c_coordconv')}.{suffix}"
 
 
 def train_argv(args, game: str, arch: str, seed: int) -> list:
@@ -422,14 +435,15 @@ def train_all(args) -> dict:
     return runs
 
 
-def write_report(runs: dict, args, out: Path):
-    """table.md (every run, per game, the aggregate), results.json, returns.png and aggregate.png."""
+def write_report(runs: dict, args):
+    """table.md (every run, per game, the aggregate), results.json, returns.png and aggregate.png, named by
+    report_path."""
     aggregate = aggregate_of(runs, args)
     expected = len(jobs_of(args))
     text = (f"{len(runs)} of {expected} runs finished.\n\n" + table(runs, args) + "\n" + per_game_table(runs, args)
             + "\n" + aggregate_text(aggregate, args) + (f"\n{comparison_table(runs, args)}" if args.compare else ""))
-    (out / "table.md").write_text(stamped(text, args.command))
-    write_json(out / "results.json", {
+    report_path(args, "table.md").write_text(stamped(text, args.command))
+    write_json(report_path(args, "results.json"), {
         "frames": args.frames, "games": args.games, "coords": args.coords,
         "coords_init_scale": args.coords_init_scale,
         "aggregate": jsonable(aggregate),
@@ -437,9 +451,9 @@ def write_report(runs: dict, args, out: Path):
             "frames", "final", "evaluation", "frames_per_s", "wall_time_s")}}
             for (game, arch, seed), metrics in sorted(runs.items())]})
     if runs:
-        plot(runs, args, out / "returns.png")
+        plot(runs, args, report_path(args, "returns.png"))
     if aggregate:
-        plot_aggregate(aggregate, out / "aggregate.png")
+        plot_aggregate(aggregate, report_path(args, "aggregate.png"))
 
 
 def jsonable(aggregate: dict | None):
@@ -461,13 +475,14 @@ def main(argv=None):
     if args.report_only:
         runs = finished_runs(args)
         out.mkdir(parents=True, exist_ok=True)
-        write_report(runs, args, out)
+        write_report(runs, args)
     else:
         with locked(out):
             runs = train_all(args)
-            write_report(runs, args, out)
-    print(f"\nwrote {out / 'table.md'}, results.json and the figures in {time.perf_counter() - start:.0f} s\n")
-    print((out / "table.md").read_text())
+            write_report(runs, args)
+    table_path = report_path(args, "table.md")
+    print(f"\nwrote {table_path}, its results.json and figures in {time.perf_counter() - start:.0f} s\n")
+    print(table_path.read_text())
 
 
 if __name__ == "__main__":

@@ -317,7 +317,7 @@ def test_the_study_reports_a_part_done_campaign_and_lists_what_is_missing(tmp_pa
     assert sum("--game ms_pacman" in line for line in commands) == 6  # three seeds there, two elsewhere
 
 
-def test_the_studys_coordconv_settings_name_its_coordconv_runs_and_share_the_conv_runs(tmp_path, capsys):
+def test_the_studys_coordconv_settings_name_its_coordconv_runs_and_report_and_share_the_conv_runs(tmp_path, capsys):
     from studies import reproduce_rl
 
     reproduce_rl.main(["--coords", "all", "--coords_init_scale", "0", "--seeds", "0", "--results", str(tmp_path),
@@ -328,6 +328,9 @@ def test_the_studys_coordconv_settings_name_its_coordconv_runs_and_share_the_con
                               "--coords all --coords_init_scale 0")
     args = rl_training.parse_args(shlex.split(coordconv)[2:])
     assert (args.coords, args.coords_init_scale) == ("all", 0.0)
+    reproduce_rl.main(["--coords", "all", "--results", str(tmp_path), "--report-only"])
+    assert "0 of 6 runs finished" in (tmp_path / "table-all.md").read_text()
+    assert sorted(path.name for path in tmp_path.glob("*.*")) == ["results-all.json", "table-all.md"]
 
 
 def test_the_study_sets_two_folders_side_by_side_and_names_the_settings_they_differ_in(tmp_path, capsys):
