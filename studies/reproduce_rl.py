@@ -405,8 +405,9 @@ def plot_aggregate(aggregate: dict, path: Path):
 
     names = {"baseline": ARCHS[0], "candidate": ARCHS[1]}
     points, intervals = ({names[agent]: arrays(agent)[i] for agent in names} for i in (0, 1))
-    figure, _ = plot_utils.plot_interval_estimates(points, intervals, metric_names=["IQM", "Mean"],
-                                                   algorithms=list(ARCHS), xlabel="human-normalised score")
+    figure, _ = plot_utils.plot_interval_estimates(  # sized so that two rows' ticks and label do not overlap
+        points, intervals, metric_names=["IQM", "Mean"], algorithms=list(ARCHS), xlabel="human-normalised score",
+        max_ticks=3, subfigure_width=4.2, row_height=0.6, xlabel_y_coordinate=-0.35)
     figure.savefig(path, dpi=80, bbox_inches="tight")
     plt.close(figure)
 
