@@ -31,6 +31,17 @@ def test_a_better_agent_is_found_better():
     assert result["iqm_difference"].point == pytest.approx(0.5) and result["iqm_difference"].low > 0.4
 
 
+def test_the_aggregate_is_the_same_each_time_and_leaves_numpys_generator_alone():
+    rng = np.random.default_rng(2)
+    baseline, candidate = rng.normal(0.5, 0.2, (2, 9)), rng.normal(0.5, 0.2, (2, 9))
+    np.random.seed(7)
+    expected_next = np.random.random()
+    np.random.seed(7)
+    assert rl_statistics.aggregate(baseline, candidate, reps=500) == rl_statistics.aggregate(baseline, candidate,
+                                                                                             reps=500)
+    assert np.random.random() == expected_next
+
+
 def test_the_aggregate_needs_as_many_runs_on_every_game():
     with pytest.raises(ValueError, match="every game needs as many runs"):
         rl_statistics.score_matrix({"breakout": [1.0, 2.0], "qbert": [500.0]}, ["breakout", "qbert"])

@@ -10,6 +10,7 @@ with its interval. The per-game call follows a rule fixed before the nine-game
 study's first run (`call`).
 """
 
+import contextlib
 import dataclasses
 import warnings
 
@@ -70,12 +71,24 @@ def iqm_difference(x: np.ndarray, y: np.ndarray) -> float:
     return metrics.aggregate_iqm(x) - metrics.aggregate_iqm(y)
 
 
+@contextlib.contextmanager
+def numpy_seeded(seed: int):
+    """NumPy's global generator seeded, and restored after: rliable 1.2's stratified bootstraps draw their resamples
+    with np.random.choice, not from the random_state they are given, so without it no two reports agree."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def aggregate(baseline: np.ndarray, candidate: np.ndarray, reps: int = 50_000, seed: int = 0) -> dict:
     """IQM and mean of each agent, the candidate's IQM less the baseline's, and P(candidate > baseline), each an
     Estimate with its stratified-bootstrap 95% interval; `baseline` and `candidate` are score_matrix's."""
     def estimates(score_dict, function) -> dict:
-        with warnings.catch_warnings():  # rliable seeds arch's bootstrap the way arch now calls deprecated
-            warnings.simplefilter("ignore", FutureWarning)
+        with warnings.catch_warnings(), numpy_seeded(seed):  # rliable seeds arch's bootstrap the way arch now
+            warnings.simplefilter("ignore", FutureWarning)  # calls deprecated
             points, intervals = library.get_interval_estimates(
                 score_dict, function, reps=reps, confidence_interval_size=CONFIDENCE,
                 random_state=np.random.RandomState(seed))
