@@ -87,8 +87,8 @@ def aggregate(baseline: np.ndarray, candidate: np.ndarray, reps: int = 50_000, s
     """IQM and mean of each agent, the candidate's IQM less the baseline's, and P(candidate > baseline), each an
     Estimate with its stratified-bootstrap 95% interval; `baseline` and `candidate` are score_matrix's."""
     def estimates(score_dict, function) -> dict:
-        with warnings.catch_warnings(), numpy_seeded(seed):  # rliable seeds arch's bootstrap the way arch now
-            warnings.simplefilter("ignore", FutureWarning)  # calls deprecated
+        with warnings.catch_warnings(), numpy_seeded(seed):
+            warnings.simplefilter("ignore", FutureWarning)  # rliable seeds arch's bootstrap the way arch deprecates
             points, intervals = library.get_interval_estimates(
                 score_dict, function, reps=reps, confidence_interval_size=CONFIDENCE,
                 random_state=np.random.RandomState(seed))
