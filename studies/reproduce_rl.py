@@ -436,13 +436,19 @@ def train_all(args) -> dict:
     return runs
 
 
+def settings_sentence(args) -> str:
+    """' a2c_coordconv here: --coords all.' for a variant study, whose rows name the arch alone; '' otherwise."""
+    flags = [word for setting in coordconv_settings(args, "a2c_coordconv").items() for word in setting]
+    return f" a2c_coordconv here: {command_line('', flags)}." if flags else ""
+
+
 def write_report(runs: dict, args):
     """table.md (every run, per game, the aggregate), results.json, returns.png and aggregate.png, named by
     report_path."""
     aggregate = aggregate_of(runs, args)
-    expected = len(jobs_of(args))
-    text = (f"{len(runs)} of {expected} runs finished.\n\n" + table(runs, args) + "\n" + per_game_table(runs, args)
-            + "\n" + aggregate_text(aggregate, args) + (f"\n{comparison_table(runs, args)}" if args.compare else ""))
+    count = f"{len(runs)} of {len(jobs_of(args))} runs finished.{settings_sentence(args)}\n\n"
+    text = (count + table(runs, args) + "\n" + per_game_table(runs, args) + "\n" + aggregate_text(aggregate, args)
+            + (f"\n{comparison_table(runs, args)}" if args.compare else ""))
     report_path(args, "table.md").write_text(stamped(text, args.command))
     write_json(report_path(args, "results.json"), {
         "frames": args.frames, "games": args.games, "coords": args.coords,

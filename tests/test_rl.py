@@ -329,7 +329,7 @@ def test_the_studys_coordconv_settings_name_its_coordconv_runs_and_report_and_sh
     args = rl_training.parse_args(shlex.split(coordconv)[2:])
     assert (args.coords, args.coords_init_scale) == ("all", 0.0)
     reproduce_rl.main(["--coords", "all", "--results", str(tmp_path), "--report-only"])
-    assert "0 of 6 runs finished" in (tmp_path / "table-all.md").read_text()
+    assert "0 of 6 runs finished. a2c_coordconv here: --coords all.\n" in (tmp_path / "table-all.md").read_text()
     assert sorted(path.name for path in tmp_path.glob("*.*")) == ["results-all.json", "table-all.md"]
 
 
