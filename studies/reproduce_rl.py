@@ -126,6 +126,11 @@ def coordconv_settings(args, arch: str) -> dict:
     return {flag: value for flag, value in settings.items() if value is not None}
 
 
+def coordconv_flags(args, arch: str) -> list:
+    """coordconv_settings as the words of a command line: ['--coords', 'all', ...]."""
+    return [word for setting in coordconv_settings(args, arch).items() for word in setting]
+
+
 def variant_of(args, arch: str) -> str:
     """What the study's settings add to the name of a run of `arch` ('' for a2c_conv and the default CoordConv)."""
     return "".join(f"-{FOLDER_TAGS[flag]}{value}" for flag, value in coordconv_settings(args, arch).items())
@@ -146,7 +151,7 @@ def train_argv(args, game: str, arch: str, seed: int) -> list:
     return ["--arch", arch, "--game", game, "--seed", str(seed), "--frames", str(args.frames), "--log-every",
             str(args.log_every), "--envs", str(args.envs), "--eval-episodes", str(args.eval_episodes),
             "--output", str(run_dir(args, game, arch, seed)), "--quiet",
-            *[word for setting in coordconv_settings(args, arch).items() for word in setting],
+            *coordconv_flags(args, arch),
             *(["--time-budget", str(args.time_budget)] if args.time_budget else [])]
 
 
@@ -438,7 +443,7 @@ def train_all(args) -> dict:
 
 def settings_sentence(args) -> str:
     """' a2c_coordconv here: --coords all.' for a variant study, whose rows name the arch alone; '' otherwise."""
-    flags = [word for setting in coordconv_settings(args, "a2c_coordconv").items() for word in setting]
+    flags = coordconv_flags(args, "a2c_coordconv")
     return f" a2c_coordconv here: {command_line('', flags)}." if flags else ""
 
 
